@@ -1,0 +1,43 @@
+import { Type } from 'typebox'
+
+// Fragments shared by every service so a variable means the same thing everywhere:
+// in the code, the native cluster runner and docker-compose.yml.
+
+export const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+  { default: 'info' },
+)
+
+export const ServerEnv = {
+  HOST: Type.String({ default: '127.0.0.1' }),
+  LOG_LEVEL: LogLevel,
+  /** Which proxies' X-Forwarded-For to believe: nginx runs on loopback natively. */
+  TRUST_PROXY: Type.String({ default: '127.0.0.1,::1' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 256, default: 16384 }),
+  /** Grace period for in-flight requests on SIGTERM before the process exits anyway. */
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
+}
+
+export const RedisEnv = {
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** A command waits at most this long for Redis before the request fails closed with 503. */
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 500 }),
+}
+
+export const PostgresEnv = {
+  DATABASE_URL: Type.String({ default: 'postgres://authlab:authlab@127.0.0.1:5432/authlab' }),
+  PG_POOL_MAX: Type.Integer({ minimum: 1, default: 10 }),
+  /** An exhausted or unreachable database answers 503 after this, instead of hanging. */
+  PG_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 2000 }),
+  PG_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+}
+
+export const JwtAlgorithm = Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], {
+  default: 'EdDSA',
+})
+
+export const JwtEnv = {
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'authlab' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'authlab-api' }),
+  JWT_ALGORITHM: JwtAlgorithm,
+}

@@ -1,0 +1,198 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { accessSync, constants, createWriteStream, readFileSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { BinaryNotFoundError, ServerStartError } from './errors.ts'
+
+const CLOCK_TICKS_PER_SECOND = 100
+
+/** Finds an executable on PATH or in the extra directories given; throws if absent. */
+export function findBinary(name: string, extraDirs: string[] = []): string {
+  for (const dir of [...extraDirs, ...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
+    if (!dir) continue
+    const candidate = join(dir, name)
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {}
+  }
+  throw new BinaryNotFoundError(name, `searched PATH and ${extraDirs.join(', ') || 'no extra directories'}`)
+}
+
+export function hasBinary(name: string, extraDirs: string[] = []): boolean {
+  try {
+    findBinary(name, extraDirs)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Asks the kernel for a free loopback port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+let pdeathsig: string | null | undefined
+/**
+ * `setpriv --pdeathsig KILL` makes the kernel kill a child when the process that spawned it dies,
+ * even by SIGKILL, so a crashed test run or cluster runner leaves no orphan servers behind.
+ */
+function pdeathsigWrapper(): string | null {
+  if (pdeathsig === undefined) {
+    pdeathsig = null
+    if (process.platform === 'linux' && hasBinary('setpriv')) {
+      try {
+        execFileSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' })
+        pdeathsig = findBinary('setpriv')
+      } catch {}
+    }
+  }
+  return pdeathsig
+}
+
+export interface SpawnOptions {
+  name: string
+  command: string
+  args: string[]
+  logFile: string
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  uid?: number
+  gid?: number
+}
+
+/** A long-running child process whose output goes to a log file. */
+export class ManagedProcess {
+  readonly name: string
+  readonly logFile: string
+  #child: ChildProcess
+  #exited: Promise<number | null>
+  #exitCode: number | null | undefined
+
+  constructor(opts: SpawnOptions) {
+    this.name = opts.name
+    this.logFile = opts.logFile
+    const wrapper = pdeathsigWrapper()
+    const [command, args] = wrapper
+      ? [wrapper, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]]
+      : [opts.command, opts.args]
+    const log = createWriteStream(opts.logFile, { flags: 'a' })
+    this.#child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    })
+    this.#child.stdout?.pipe(log, { end: false })
+    this.#child.stderr?.pipe(log, { end: false })
+    this.#exited = new Promise((resolve) => {
+      this.#child.once('exit', (code, signal) => {
+        this.#exitCode = code ?? (signal ? -1 : null)
+        log.end()
+        resolve(code)
+      })
+      this.#child.once('error', () => resolve(-1))
+    })
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? -1
+  }
+
+  get running(): boolean {
+    return this.#exitCode === undefined
+  }
+
+  get exited(): Promise<number | null> {
+    return this.#exited
+  }
+
+  /** Sends `signal` and waits for exit, escalating to SIGKILL after `timeoutMs`. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+    if (!this.running) return
+    this.#child.kill(signal)
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeoutMs)
+    await this.#exited
+    clearTimeout(timer)
+  }
+
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL')
+  }
+
+  /** User + system CPU time of the process in ms, from /proc (Linux). */
+  cpuTimeMs(): number {
+    return processCpuTimeMs(this.pid)
+  }
+
+  tail(lines = 30): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n')
+    } catch {
+      return ''
+    }
+  }
+}
+
+export function processCpuTimeMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const utime = Number(fields[11])
+    const stime = Number(fields[12])
+    return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
+}
+
+/** CPU time of a process and all its descendants (postgres and nginx fork workers). */
+export async function processTreeCpuTimeMs(rootPid: number): Promise<number> {
+  const children = new Map<number, number[]>()
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const list = children.get(ppid) ?? []
+      list.push(Number(entry))
+      children.set(ppid, list)
+    } catch {}
+  }
+  let total = 0
+  const queue = [rootPid]
+  while (queue.length > 0) {
+    const pid = queue.pop()!
+    total += processCpuTimeMs(pid)
+    queue.push(...(children.get(pid) ?? []))
+  }
+  return total
+}
+
+/** Polls `check` until it resolves true; fails with the process log when time runs out. */
+export async function waitUntil(
+  proc: ManagedProcess,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (!proc.running) throw new ServerStartError(proc.name, `exited early\n${proc.tail()}`)
+    if (await check().catch(() => false)) return
+    await sleep(50)
+  }
+  throw new ServerStartError(proc.name, `timed out after ${timeoutMs} ms\n${proc.tail()}`)
+}

@@ -1,0 +1,139 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { findBinary, freePort, ManagedProcess, processCpuTimeMs, waitUntil } from './process.ts'
+
+export interface RedisServer {
+  readonly kind: 'native' | 'container'
+  readonly host: string
+  readonly port: number
+  readonly url: string
+  readonly running: boolean
+  /** OS pid of the server, for CPU accounting; -1 when not observable (container). */
+  pid(): number
+  cpuTimeMs(): Promise<number>
+  /** Graceful stop: with AOF on, every acknowledged write survives a later `start()`. */
+  stop(): Promise<void>
+  /** Abrupt stop (SIGKILL), as a crash. */
+  kill(): Promise<void>
+  /** Starts again on the same port with the data it had. */
+  start(): Promise<void>
+  /** Stop then start; `wipeData` deletes the data in between (a Redis that lost its state). */
+  restart(opts?: { wipeData?: boolean }): Promise<void>
+  /** Stops it and removes its data. */
+  close(): Promise<void>
+}
+
+export interface RedisOptions {
+  port?: number
+  /** Append-only file with fsync every second: a plain restart keeps sessions. Default true. */
+  appendonly?: boolean
+  /** Extra `redis-server` arguments, e.g. ['--maxmemory', '64mb']. */
+  args?: string[]
+}
+
+/** Sends PING over a raw socket; true on +PONG (not while Redis is still loading its AOF). */
+export function redisPing(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('error', () => done(false))
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')))
+  })
+}
+
+class NativeRedis implements RedisServer {
+  readonly kind = 'native' as const
+  readonly host = '127.0.0.1'
+  readonly port: number
+  readonly #dir: string
+  readonly #opts: RedisOptions
+  #proc: ManagedProcess | undefined
+
+  constructor(port: number, dir: string, opts: RedisOptions) {
+    this.port = port
+    this.#dir = dir
+    this.#opts = opts
+  }
+
+  get url(): string {
+    return `redis://${this.host}:${this.port}`
+  }
+
+  get running(): boolean {
+    return this.#proc?.running ?? false
+  }
+
+  pid(): number {
+    return this.#proc?.running ? this.#proc.pid : -1
+  }
+
+  async cpuTimeMs(): Promise<number> {
+    return processCpuTimeMs(this.pid())
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return
+    const appendonly = this.#opts.appendonly ?? true
+    this.#proc = new ManagedProcess({
+      name: `redis-server :${this.port}`,
+      command: findBinary('redis-server'),
+      args: [
+        '--port', String(this.port),
+        '--bind', this.host,
+        '--dir', this.#dir,
+        '--save', '',
+        '--appendonly', appendonly ? 'yes' : 'no',
+        '--appendfsync', 'everysec',
+        '--daemonize', 'no',
+        ...(this.#opts.args ?? []),
+      ],
+      logFile: join(this.#dir, 'redis.log'),
+    })
+    await waitUntil(this.#proc, () => redisPing(this.host, this.port))
+  }
+
+  async stop(): Promise<void> {
+    await this.#proc?.stop('SIGTERM')
+  }
+
+  async kill(): Promise<void> {
+    await this.#proc?.kill()
+  }
+
+  async restart(opts: { wipeData?: boolean } = {}): Promise<void> {
+    await this.stop()
+    if (opts.wipeData) await wipeDirectory(this.#dir, ['redis.log'])
+    await this.start()
+  }
+
+  async close(): Promise<void> {
+    await this.stop()
+    await rm(this.#dir, { recursive: true, force: true })
+  }
+}
+
+async function wipeDirectory(dir: string, keep: string[]): Promise<void> {
+  const { readdir } = await import('node:fs/promises')
+  for (const entry of await readdir(dir)) {
+    if (!keep.includes(entry)) await rm(join(dir, entry), { recursive: true, force: true })
+  }
+}
+
+export async function startNativeRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-'))
+  const server = new NativeRedis(opts.port ?? (await freePort()), dir, opts)
+  try {
+    await server.start()
+  } catch (err) {
+    await server.close()
+    throw err
+  }
+  return server
+}
