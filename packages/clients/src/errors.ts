@@ -1,0 +1,8 @@
+import createError from '@fastify/error'
+
+export const StoreUnavailableError = createError<[string]>(
+  'AUTHLAB_STORE_UNAVAILABLE',
+  '%s is unavailable',
+  503,
+)
+export const ClientOptionsError = createError<[string]>('AUTHLAB_CLIENT_OPTIONS_INVALID', '%s', 500)
