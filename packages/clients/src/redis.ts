@@ -17,7 +17,8 @@ export interface RedisClientOptions {
  * once instead of waiting), a command timeout, and reconnection forever with capped backoff.
  */
 export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}): Redis {
-  if (!/^rediss?:\/\//.test(opts.url)) throw new ClientOptionsError(`REDIS_URL must be redis:// or rediss://, got "${opts.url}"`)
+  if (!/^rediss?:\/\//.test(opts.url))
+    throw new ClientOptionsError(`REDIS_URL must be redis:// or rediss://, got "${opts.url}"`)
   if (!(opts.commandTimeoutMs > 0)) throw new ClientOptionsError('commandTimeoutMs must be positive')
   return new Redis(opts.url, {
     enableOfflineQueue: false,

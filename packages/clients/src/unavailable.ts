@@ -3,7 +3,14 @@ import { StoreUnavailableError } from './errors.ts'
 // Errors that mean "the store could not answer", as opposed to a bug or a bad query. They become
 // 503 so clients retry and load balancers notice, and a security check that needed the store fails
 // closed instead of answering 500 (or worse, letting the request through).
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'])
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+])
 const REDIS_MESSAGES = [
   "Stream isn't writeable",
   'Connection is closed',
@@ -22,7 +29,8 @@ export function storeUnavailableReason(err: unknown): 'Redis' | 'Postgres' | und
   if (!(err instanceof Error)) return undefined
   const { code, message, name } = err as Error & { code?: string }
   // SQLSTATE class 08 = connection exception, 57P0x = server shutting down, 57014 = statement timeout.
-  if (typeof code === 'string' && (/^08/.test(code) || /^57P0/.test(code) || code === '57014')) return 'Postgres'
+  if (typeof code === 'string' && (/^08/.test(code) || /^57P0/.test(code) || code === '57014'))
+    return 'Postgres'
   if (PG_MESSAGES.some((m) => message.includes(m))) return 'Postgres'
   if (name === 'MaxRetriesPerRequestError' || REDIS_MESSAGES.some((m) => message.includes(m))) return 'Redis'
   if (code && CONNECTION_CODES.has(code)) return /5432|postgres/i.test(message) ? 'Postgres' : 'Redis'
@@ -32,5 +40,8 @@ export function storeUnavailableReason(err: unknown): 'Redis' | 'Postgres' | und
 /** Maps a store outage to AUTHLAB_STORE_UNAVAILABLE (503) and leaves other errors alone. */
 export function asStoreError(err: unknown): unknown {
   const store = storeUnavailableReason(err)
-  return store ? new StoreUnavailableError(store, { cause: err }) : err
+  if (!store) return err
+  const unavailable = new StoreUnavailableError(store)
+  unavailable.cause = err
+  return unavailable
 }

@@ -24,7 +24,12 @@ test('a redis command while redis is down fails at once as AUTHLAB_STORE_UNAVAIL
 test('a postgres query while postgres is down fails as AUTHLAB_STORE_UNAVAILABLE (503)', async (t) => {
   const server = await startPostgres()
   t.after(() => server.close())
-  const pool = createPool({ connectionString: server.url, max: 2, connectTimeoutMs: 500, statementTimeoutMs: 1000 })
+  const pool = createPool({
+    connectionString: server.url,
+    max: 2,
+    connectTimeoutMs: 500,
+    statementTimeoutMs: 1000,
+  })
   pool.on('error', () => {})
   t.after(() => pool.end())
   assert.equal((await pool.query('select 1 as one')).rows[0].one, 1)
@@ -36,7 +41,12 @@ test('a postgres query while postgres is down fails as AUTHLAB_STORE_UNAVAILABLE
 test('a bad query is not mistaken for an outage', async (t) => {
   const server = await startPostgres()
   t.after(() => server.close())
-  const pool = createPool({ connectionString: server.url, max: 1, connectTimeoutMs: 500, statementTimeoutMs: 1000 })
+  const pool = createPool({
+    connectionString: server.url,
+    max: 1,
+    connectTimeoutMs: 500,
+    statementTimeoutMs: 1000,
+  })
   pool.on('error', () => {})
   t.after(() => pool.end())
   const err = asStoreError(await pool.query('select * from no_such_table').catch((e: unknown) => e))

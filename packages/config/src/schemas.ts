@@ -32,9 +32,12 @@ export const PostgresEnv = {
   PG_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
 }
 
-export const JwtAlgorithm = Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], {
-  default: 'EdDSA',
-})
+export const JwtAlgorithm = Type.Union(
+  [Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')],
+  {
+    default: 'EdDSA',
+  },
+)
 
 export const JwtEnv = {
   JWT_ISSUER: Type.String({ minLength: 1, default: 'authlab' }),

@@ -104,7 +104,12 @@ class ContainerPostgres implements PostgresServer {
 
 export async function startRedisContainer(opts: RedisOptions = {}): Promise<RedisServer> {
   const container = await new RedisContainer(redisImage())
-    .withCommand(['redis-server', '--appendonly', opts.appendonly === false ? 'no' : 'yes', ...(opts.args ?? [])])
+    .withCommand([
+      'redis-server',
+      '--appendonly',
+      opts.appendonly === false ? 'no' : 'yes',
+      ...(opts.args ?? []),
+    ])
     .start()
   return new ContainerRedis(container)
 }

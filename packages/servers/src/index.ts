@@ -1,5 +1,10 @@
 import { dockerAnswers, startPostgresContainer, startRedisContainer } from './containers.ts'
-import { hasNativePostgres, type PostgresOptions, type PostgresServer, startNativePostgres } from './postgres.ts'
+import {
+  hasNativePostgres,
+  type PostgresOptions,
+  type PostgresServer,
+  startNativePostgres,
+} from './postgres.ts'
 import { hasBinary } from './process.ts'
 import { type RedisOptions, type RedisServer, startNativeRedis } from './redis.ts'
 
@@ -27,7 +32,8 @@ export type ServerBackend = 'native' | 'containers'
 export async function selectBackend(env: NodeJS.ProcessEnv = process.env): Promise<ServerBackend> {
   const wanted = env.AUTHLAB_SERVERS ?? 'auto'
   if (wanted === 'native' || wanted === 'containers') return wanted
-  if (wanted !== 'auto') throw new Error(`AUTHLAB_SERVERS must be native, containers or auto, not "${wanted}"`)
+  if (wanted !== 'auto')
+    throw new Error(`AUTHLAB_SERVERS must be native, containers or auto, not "${wanted}"`)
   if (hasBinary('redis-server') && (await hasNativePostgres())) return 'native'
   if (await dockerAnswers()) return 'containers'
   return 'native' // and let the missing binary be reported by name

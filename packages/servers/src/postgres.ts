@@ -54,7 +54,10 @@ async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
     const { stdout: gid } = await run('id', ['-g', 'postgres'])
     return { uid: Number(stdout.trim()), gid: Number(gid.trim()) }
   } catch {
-    throw new BinaryNotFoundError('the postgres system user', 'running as root needs it to own the data directory')
+    throw new BinaryNotFoundError(
+      'the postgres system user',
+      'running as root needs it to own the data directory',
+    )
   }
 }
 
@@ -112,8 +115,10 @@ class NativePostgres implements PostgresServer {
     await run(
       join(this.#bin, 'initdb'),
       [
-        '-D', join(this.#dir, 'data'),
-        '-U', this.#opts.user,
+        '-D',
+        join(this.#dir, 'data'),
+        '-U',
+        this.#opts.user,
         `--pwfile=${pwfile}`,
         '--auth=scram-sha-256',
         '--encoding=UTF8',
@@ -130,15 +135,23 @@ class NativePostgres implements PostgresServer {
       name: `postgres :${this.port}`,
       command: join(this.#bin, 'postgres'),
       args: [
-        '-D', join(this.#dir, 'data'),
-        '-p', String(this.port),
-        '-k', join(this.#dir, 'socket'),
-        '-c', 'listen_addresses=127.0.0.1',
+        '-D',
+        join(this.#dir, 'data'),
+        '-p',
+        String(this.port),
+        '-k',
+        join(this.#dir, 'socket'),
+        '-c',
+        'listen_addresses=127.0.0.1',
         // Throwaway data: durability buys nothing here and costs seconds per test file.
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-        '-c', 'max_connections=200',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
       ],
       logFile: join(this.#dir, 'postgres.log'),
       cwd: this.#dir,

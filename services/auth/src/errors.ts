@@ -1,0 +1,35 @@
+import createError from '@fastify/error'
+
+export const EmailTakenError = createError('AUTHLAB_EMAIL_TAKEN', 'This email is already registered', 409)
+export const InvalidCredentialsError = createError(
+  'AUTHLAB_INVALID_CREDENTIALS',
+  'Invalid email or password',
+  401,
+)
+export const RefreshInvalidError = createError(
+  'AUTHLAB_REFRESH_INVALID',
+  'Refresh token is invalid or expired',
+  401,
+)
+export const RefreshReusedError = createError(
+  'AUTHLAB_REFRESH_REUSED',
+  'Refresh token was already used; the login has been revoked',
+  401,
+)
+export const UnauthenticatedError = createError<[string]>('AUTHLAB_UNAUTHENTICATED', '%s', 401)
+export const CsrfHeaderMissingError = createError<[string]>(
+  'AUTHLAB_CSRF_HEADER_MISSING',
+  'A request authenticated only by cookie must carry the %s header',
+  403,
+)
+export const RateLimitedError = createError<[number]>(
+  'AUTHLAB_RATE_LIMITED',
+  'Too many login attempts, retry in %s s',
+  429,
+)
+export const NoSigningKeyError = createError('AUTHLAB_NO_SIGNING_KEY', 'No active signing key', 503)
+export const RevocationsNotReadyError = createError(
+  'AUTHLAB_REVOCATIONS_NOT_READY',
+  'Revocation state is being rebuilt after a Redis data loss',
+  503,
+)

@@ -1,0 +1,250 @@
+import { type AccessClaims, CSRF_HEADER, cookieNames } from '@authlab/contract'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { AuthConfig } from '../config.ts'
+import { CsrfHeaderMissingError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
+import type { LoginRef } from '../plugins/app/credentials.ts'
+import { normalizeEmail } from '../plugins/app/users.ts'
+import {
+  Credentials,
+  ErrorResponse,
+  IntrospectBody,
+  IntrospectResponse,
+  LoginResponse,
+  RefreshBody,
+  TokenPair,
+  UserView,
+} from '../schemas/auth.ts'
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  429: ErrorResponse,
+  503: ErrorResponse,
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (!header) return undefined
+  const [scheme, token] = header.split(' ')
+  if (scheme?.toLowerCase() !== 'bearer' || !token)
+    throw new UnauthenticatedError('Authorization must be "Bearer <token>"')
+  return token
+}
+
+export default async function authRoutes(fastify: FastifyInstance, opts: { config: AuthConfig }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { config } = opts
+  const names = cookieNames(config.COOKIE_SECURE)
+  const cookieBase = {
+    httpOnly: true,
+    secure: config.COOKIE_SECURE,
+    sameSite: config.COOKIE_SAMESITE,
+    path: '/',
+  } as const
+
+  const verifyAccess = (token: string): AccessClaims => {
+    try {
+      return fastify.keys.verify(token)
+    } catch {
+      throw new UnauthenticatedError('Access token is invalid or expired')
+    }
+  }
+
+  /** A request authenticated only by cookie could be forged cross-site; it must prove otherwise. */
+  const requireCsrfHeader = (request: FastifyRequest) => {
+    if (request.headers[CSRF_HEADER] === undefined) throw new CsrfHeaderMissingError(CSRF_HEADER)
+  }
+
+  /** The login a request's credential belongs to: Bearer JWT, then cookies, then a refresh token. */
+  async function resolveLogin(
+    request: FastifyRequest,
+  ): Promise<LoginRef & { jti?: { jti: string; exp: number } }> {
+    const token = bearer(request)
+    if (token) {
+      const claims = verifyAccess(token)
+      return { loginId: claims.sid, userId: claims.sub, jti: { jti: claims.jti, exp: claims.exp } }
+    }
+    const bodyRefresh = (request.body as { refreshToken?: string } | undefined)?.refreshToken
+    if (bodyRefresh) {
+      const ref = await fastify.credentials.refreshTokenLogin(bodyRefresh)
+      if (ref) return ref
+      throw new UnauthenticatedError('Refresh token is invalid')
+    }
+    const cookies = request.cookies
+    const sid = cookies[names.session]
+    const access = cookies[names.access]
+    const refresh = cookies[names.refresh]
+    if (sid || access || refresh) requireCsrfHeader(request)
+    if (sid) {
+      const ref = await fastify.credentials.sessionLogin(sid)
+      if (ref) return ref
+    }
+    if (access) {
+      const claims = verifyAccess(access)
+      return { loginId: claims.sid, userId: claims.sub, jti: { jti: claims.jti, exp: claims.exp } }
+    }
+    if (refresh) {
+      const ref = await fastify.credentials.refreshTokenLogin(refresh)
+      if (ref) return ref
+    }
+    throw new UnauthenticatedError('No valid credential')
+  }
+
+  const clearCookies = (reply: FastifyReply) => {
+    for (const name of Object.values(names)) reply.clearCookie(name, cookieBase)
+  }
+
+  // Per IP and per account, counted in Redis so every auth replica shares the budget.
+  const window = config.LOGIN_RATE_LIMIT_WINDOW_S * 1000
+  const perIp = fastify.createRateLimit({
+    max: config.LOGIN_RATE_LIMIT_PER_IP,
+    timeWindow: window,
+    keyGenerator: (req) => `login-ip:${req.ip}`,
+  })
+  const perAccount = fastify.createRateLimit({
+    max: config.LOGIN_RATE_LIMIT_PER_ACCOUNT,
+    timeWindow: window,
+    keyGenerator: (req) => `login-account:${normalizeEmail((req.body as { email: string }).email)}`,
+  })
+  const loginLimits = async (request: FastifyRequest, reply: FastifyReply) => {
+    for (const limit of [perIp, perAccount]) {
+      const result = await limit(request)
+      if (!result.isAllowed && result.isExceeded) {
+        reply.header('retry-after', result.ttlInSeconds)
+        throw new RateLimitedError(result.ttlInSeconds)
+      }
+    }
+  }
+
+  app.post(
+    '/auth/register',
+    {
+      schema: {
+        tags: ['auth'],
+        body: Credentials,
+        response: { 201: UserView, 409: ErrorResponse, ...errors },
+      },
+      config: { rateLimit: { max: config.LOGIN_RATE_LIMIT_PER_IP, timeWindow: window } },
+    },
+    async (request, reply) => {
+      const user = await fastify.users.register(request.body.email, request.body.password)
+      return reply.code(201).send(user)
+    },
+  )
+
+  app.post(
+    '/auth/login',
+    {
+      schema: { tags: ['auth'], body: Credentials, response: { 200: LoginResponse, ...errors } },
+      preHandler: loginLimits,
+    },
+    async (request, reply) => {
+      const user = await fastify.users.authenticate(request.body.email, request.body.password)
+      const issued = await fastify.credentials.login(user)
+      reply
+        .setCookie(names.session, issued.sessionId, { ...cookieBase, maxAge: config.SESSION_ABSOLUTE_TTL_S })
+        .setCookie(names.access, issued.accessToken, { ...cookieBase, maxAge: issued.expiresIn })
+        .setCookie(names.refresh, issued.refreshToken, { ...cookieBase, maxAge: config.REFRESH_TOKEN_TTL_S })
+      return {
+        accessToken: issued.accessToken,
+        tokenType: 'Bearer' as const,
+        expiresIn: issued.expiresIn,
+        refreshToken: issued.refreshToken,
+        sessionId: issued.sessionId,
+        user,
+      }
+    },
+  )
+
+  // The credential may come in a header or cookie with no body at all; validate an absent body as {}.
+  const optionalBody = async (request: FastifyRequest) => {
+    request.body ??= {}
+  }
+
+  app.post(
+    '/auth/refresh',
+    {
+      preValidation: optionalBody,
+      schema: { tags: ['auth'], body: RefreshBody, response: { 200: TokenPair, ...errors } },
+    },
+    async (request, reply) => {
+      let token = request.body?.refreshToken
+      if (!token) {
+        token = request.cookies[names.refresh]
+        if (!token) throw new UnauthenticatedError('No refresh token')
+        requireCsrfHeader(request)
+      }
+      const pair = await fastify.credentials.refresh(token)
+      reply
+        .setCookie(names.access, pair.accessToken, { ...cookieBase, maxAge: pair.expiresIn })
+        .setCookie(names.refresh, pair.refreshToken, { ...cookieBase, maxAge: config.REFRESH_TOKEN_TTL_S })
+      return { ...pair, tokenType: 'Bearer' as const }
+    },
+  )
+
+  app.post(
+    '/auth/logout',
+    {
+      preValidation: optionalBody,
+      schema: {
+        tags: ['auth'],
+        body: RefreshBody,
+        response: { 204: Type.Null({ description: 'revoked' }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const ref = await resolveLogin(request)
+      await fastify.credentials.logout(ref, ref.jti)
+      clearCookies(reply)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/auth/logout-all',
+    {
+      preValidation: optionalBody,
+      schema: {
+        tags: ['auth'],
+        body: RefreshBody,
+        response: { 204: Type.Null({ description: 'revoked' }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const ref = await resolveLogin(request)
+      await fastify.credentials.logoutAll(ref.userId)
+      clearCookies(reply)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/auth/introspect',
+    { schema: { tags: ['auth'], body: IntrospectBody, response: { 200: IntrospectResponse, ...errors } } },
+    async (request) => {
+      const { token } = request.body
+      if (token.includes('.')) {
+        let claims: AccessClaims
+        try {
+          claims = fastify.keys.verify(token)
+        } catch {
+          return { active: false }
+        }
+        if (await fastify.credentials.isRevoked(claims)) return { active: false }
+        return { active: true, ...claims, token_type: 'access_token' }
+      }
+      const session = await fastify.credentials.sessionLogin(token)
+      if (!session) return { active: false }
+      return {
+        active: true,
+        sub: session.userId,
+        sid: session.loginId,
+        exp: Math.floor(session.abs / 1000),
+        token_type: 'session',
+      }
+    },
+  )
+}

@@ -1,0 +1,54 @@
+import { Type } from 'typebox'
+
+export const Credentials = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    // Bounded so a megabyte "password" cannot make argon2 the denial-of-service.
+    password: Type.String({ minLength: 8, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+)
+
+export const UserView = Type.Object({ id: Type.String({ format: 'uuid' }), email: Type.String() })
+
+export const TokenPair = Type.Object({
+  accessToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'access token lifetime in seconds' }),
+  refreshToken: Type.String(),
+})
+
+export const LoginResponse = Type.Object({
+  ...TokenPair.properties,
+  sessionId: Type.String(),
+  user: UserView,
+})
+
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+  { additionalProperties: false },
+)
+
+export const IntrospectBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 8192 }) },
+  { additionalProperties: false },
+)
+
+export const IntrospectResponse = Type.Object({
+  active: Type.Boolean(),
+  sub: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  iss: Type.Optional(Type.String()),
+  aud: Type.Optional(Type.String()),
+  jti: Type.Optional(Type.String()),
+  sid: Type.Optional(Type.String()),
+  token_type: Type.Optional(Type.String()),
+})
+
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.Optional(Type.String()),
+  error: Type.String(),
+  message: Type.String(),
+})

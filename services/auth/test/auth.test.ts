@@ -1,0 +1,331 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { CSRF_HEADER } from '@authlab/contract'
+import {
+  build,
+  introspect,
+  PASSWORD,
+  registerAndLogin,
+  type Stores,
+  startStores,
+  stopStores,
+  uniqueEmail,
+} from './helper.ts'
+
+let stores: Stores
+before(async () => {
+  stores = await startStores()
+})
+after(() => stopStores(stores))
+
+test('register creates a user with an argon2id hash and answers 201 {id, email}', async (t) => {
+  const app = await build(t, stores)
+  const email = uniqueEmail()
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password: PASSWORD },
+  })
+  assert.equal(res.statusCode, 201)
+  assert.deepEqual(Object.keys(res.json()).sort(), ['email', 'id'])
+  const { rows } = await app.pg.query('SELECT password_hash FROM users WHERE id = $1', [res.json().id])
+  assert.match(rows[0].password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+})
+
+test('registering a taken email, in any letter case, answers 409', async (t) => {
+  const app = await build(t, stores)
+  const email = uniqueEmail()
+  await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: email.toUpperCase(), password: PASSWORD },
+  })
+  assert.equal(res.statusCode, 409)
+  assert.equal(res.json().code, 'AUTHLAB_EMAIL_TAKEN')
+})
+
+test('login issues a session, an access JWT with the contract claims and a refresh token', async (t) => {
+  const app = await build(t, stores)
+  const { login, userId } = await registerAndLogin(app)
+  assert.equal(login.tokenType, 'Bearer')
+  assert.equal(login.expiresIn, 300)
+  assert.match(login.sessionId, /^[A-Za-z0-9_-]{43}$/, '256-bit session id')
+  const [header, payload] = login.accessToken
+    .split('.')
+    .slice(0, 2)
+    .map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()))
+  assert.equal(header.alg, 'EdDSA')
+  assert.equal(header.typ, 'at+jwt')
+  assert.equal(typeof header.kid, 'string')
+  assert.deepEqual(Object.keys(payload).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'])
+  assert.equal(payload.sub, userId)
+  assert.equal(payload.exp - payload.iat, 300)
+  assert.notEqual(payload.sid, login.sessionId, 'the JWT names the login, never carries the session secret')
+})
+
+test('login sets HttpOnly SameSite=Strict cookies sid, access_token and refresh_token on path /', async (t) => {
+  const app = await build(t, stores)
+  const { cookies } = await registerAndLogin(app)
+  const byName = new Map(cookies.map((c) => [c.name, c]))
+  for (const name of ['sid', 'access_token', 'refresh_token']) {
+    const cookie = byName.get(name)
+    assert.ok(cookie, name)
+    assert.equal(cookie.httpOnly, true)
+    assert.equal(cookie.sameSite, 'Strict')
+    assert.equal(cookie.path, '/')
+    assert.equal(cookie.secure, undefined, 'Secure is off by default for plain-http local runs')
+  }
+})
+
+test('with COOKIE_SECURE the cookies are Secure and carry the __Host- prefix', async (t) => {
+  const app = await build(t, stores, { COOKIE_SECURE: 'true' })
+  const { cookies } = await registerAndLogin(app)
+  assert.deepEqual(cookies.map((c) => c.name).sort(), [
+    '__Host-access_token',
+    '__Host-refresh_token',
+    '__Host-sid',
+  ])
+  for (const c of cookies) assert.equal(c.secure, true)
+})
+
+test('two logins of one user get different session ids', async (t) => {
+  const app = await build(t, stores)
+  const { email, login } = await registerAndLogin(app)
+  const again = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: PASSWORD },
+  })
+  assert.notEqual(again.json().sessionId, login.sessionId)
+})
+
+test('a wrong password and an unknown user get the same 401 answer', async (t) => {
+  const app = await build(t, stores)
+  const { email } = await registerAndLogin(app)
+  const wrong = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: 'wrong password!' },
+  })
+  const unknown = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: uniqueEmail(), password: 'wrong password!' },
+  })
+  assert.equal(wrong.statusCode, 401)
+  assert.equal(unknown.statusCode, 401)
+  assert.deepEqual(wrong.json(), unknown.json())
+})
+
+test('refresh rotates: the new pair works and the old refresh token is spent', async (t) => {
+  const app = await build(t, stores)
+  const { login } = await registerAndLogin(app)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: login.refreshToken },
+  })
+  assert.equal(res.statusCode, 200)
+  const pair = res.json()
+  assert.notEqual(pair.refreshToken, login.refreshToken)
+  assert.equal((await introspect(app, pair.accessToken)).json().active, true)
+  const next = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: pair.refreshToken },
+  })
+  assert.equal(next.statusCode, 200)
+})
+
+test('reusing a spent refresh token answers 401 and revokes the whole family and its session', async (t) => {
+  const app = await build(t, stores)
+  const { login } = await registerAndLogin(app)
+  const first = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: login.refreshToken },
+  })
+  const reuse = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: login.refreshToken },
+  })
+  assert.equal(reuse.statusCode, 401)
+  assert.equal(reuse.json().code, 'AUTHLAB_REFRESH_REUSED')
+  const current = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: first.json().refreshToken },
+  })
+  assert.equal(current.statusCode, 401, "the legitimate holder's newer token is revoked too")
+  assert.equal((await introspect(app, login.sessionId)).json().active, false, 'session revoked')
+  assert.equal((await introspect(app, first.json().accessToken)).json().active, false, 'its JWTs revoked')
+})
+
+test('an unknown refresh token answers 401', async (t) => {
+  const app = await build(t, stores)
+  const res = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: 'nope' } })
+  assert.equal(res.statusCode, 401)
+  assert.equal(res.json().code, 'AUTHLAB_REFRESH_INVALID')
+})
+
+test('refresh by cookie needs the CSRF header', async (t) => {
+  const app = await build(t, stores)
+  const { login } = await registerAndLogin(app)
+  const cookies = { refresh_token: login.refreshToken }
+  const without = await app.inject({ method: 'POST', url: '/auth/refresh', cookies })
+  assert.equal(without.statusCode, 403)
+  assert.equal(without.json().code, 'AUTHLAB_CSRF_HEADER_MISSING')
+  const withHeader = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies,
+    headers: { [CSRF_HEADER]: '1' },
+  })
+  assert.equal(withHeader.statusCode, 200)
+})
+
+test('logout with the access token revokes that login: session, its JWTs, refresh family; other logins live', async (t) => {
+  const app = await build(t, stores)
+  const { email, login } = await registerAndLogin(app)
+  const other = (
+    await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  ).json()
+  const refreshed = (
+    await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: login.refreshToken } })
+  ).json()
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+  })
+  assert.equal(res.statusCode, 204)
+  assert.equal((await introspect(app, login.accessToken)).json().active, false)
+  assert.equal(
+    (await introspect(app, refreshed.accessToken)).json().active,
+    false,
+    'a sibling JWT of the login',
+  )
+  assert.equal((await introspect(app, login.sessionId)).json().active, false)
+  const refresh = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: refreshed.refreshToken },
+  })
+  assert.equal(refresh.statusCode, 401)
+  assert.equal((await introspect(app, other.accessToken)).json().active, true)
+  assert.equal((await introspect(app, other.sessionId)).json().active, true)
+  const { rows } = await app.pg.query("SELECT kind FROM revocations WHERE reason = 'logout' AND value = $1", [
+    JSON.parse(Buffer.from(login.accessToken.split('.')[1], 'base64url').toString()).sid,
+  ])
+  assert.equal(rows.length, 1, 'recorded in the revocation log')
+})
+
+test('logout by session cookie works with the CSRF header and is refused without it', async (t) => {
+  const app = await build(t, stores)
+  const { login } = await registerAndLogin(app)
+  const cookies = { sid: login.sessionId }
+  assert.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies })).statusCode, 403)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    cookies,
+    headers: { [CSRF_HEADER]: '1' },
+  })
+  assert.equal(res.statusCode, 204)
+  assert.equal((await introspect(app, login.accessToken)).json().active, false)
+})
+
+test('logout-all revokes every login of the user, publishes it, and a new login afterwards works', async (t) => {
+  const app = await build(t, stores)
+  const { email, login } = await registerAndLogin(app)
+  const second = (
+    await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  ).json()
+  const subscriber = app.redis.duplicate({ enableOfflineQueue: true })
+  t.after(() => subscriber.disconnect())
+  const messages: string[] = []
+  await subscriber.subscribe('authlab:revocations')
+  subscriber.on('message', (_channel, message) => messages.push(message))
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    payload: { refreshToken: second.refreshToken },
+  })
+  assert.equal(res.statusCode, 204)
+  for (const token of [login.accessToken, login.sessionId, second.accessToken, second.sessionId]) {
+    assert.equal((await introspect(app, token)).json().active, false)
+  }
+  const again = (
+    await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  ).json()
+  assert.equal((await introspect(app, again.accessToken)).json().active, true, 'not caught by the cut-off')
+  for (let i = 0; i < 50 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+  const published = JSON.parse(messages[0] ?? '[]') as { kind: string }[]
+  assert.deepEqual(published.map((e) => e.kind).sort(), ['lid', 'lid', 'user'])
+  const cutoff = await app.redis.get(`authlab:cutoff:${again.user.id}`)
+  assert.ok(Number(cutoff) > 0, 'per-user cut-off written for the jwt-denylist mode')
+})
+
+test('logout without any credential answers 401', async (t) => {
+  const app = await build(t, stores)
+  const res = await app.inject({ method: 'POST', url: '/auth/logout' })
+  assert.equal(res.statusCode, 401)
+})
+
+test('introspect answers RFC 7662 shapes for a JWT, a session id, and garbage', async (t) => {
+  const app = await build(t, stores)
+  const { login, userId } = await registerAndLogin(app)
+  const jwt = (await introspect(app, login.accessToken)).json()
+  assert.equal(jwt.active, true)
+  assert.equal(jwt.sub, userId)
+  assert.equal(jwt.token_type, 'access_token')
+  assert.equal(typeof jwt.exp, 'number')
+  const session = (await introspect(app, login.sessionId)).json()
+  assert.equal(session.active, true)
+  assert.equal(session.sub, userId)
+  assert.equal(session.token_type, 'session')
+  for (const junk of ['garbage', 'a.b.c', `${login.accessToken}x`, 'A'.repeat(43)]) {
+    const res = await introspect(app, junk)
+    assert.equal(res.statusCode, 200)
+    assert.deepEqual(res.json(), { active: false })
+  }
+})
+
+test('an access token past its exp is inactive', async (t) => {
+  const app = await build(t, stores, { ACCESS_TOKEN_TTL_S: '1' })
+  const { login } = await registerAndLogin(app)
+  await new Promise((r) => setTimeout(r, 2100))
+  assert.equal((await introspect(app, login.accessToken)).json().active, false)
+})
+
+test('a session past its idle timeout is gone', async (t) => {
+  const app = await build(t, stores, { SESSION_IDLE_TTL_S: '1' })
+  const { login } = await registerAndLogin(app)
+  await new Promise((r) => setTimeout(r, 1200))
+  assert.equal((await introspect(app, login.sessionId)).json().active, false)
+})
+
+test('healthz is 200 and readyz is 200 when postgres and redis answer', async (t) => {
+  const app = await build(t, stores)
+  assert.equal((await app.inject('/auth/healthz')).statusCode, 200)
+  const ready = await app.inject('/auth/readyz')
+  assert.equal(ready.statusCode, 200)
+  assert.deepEqual(ready.json(), { postgres: 'up', redis: 'up' })
+})
+
+test('the OpenAPI document lists every auth route', async (t) => {
+  const app = await build(t, stores)
+  const doc = (await app.inject('/auth/openapi.json')).json()
+  for (const path of [
+    '/auth/register',
+    '/auth/login',
+    '/auth/refresh',
+    '/auth/logout',
+    '/auth/logout-all',
+    '/auth/introspect',
+  ]) {
+    assert.ok(doc.paths[path], path)
+  }
+})

@@ -1,0 +1,71 @@
+import type { TestContext } from 'node:test'
+import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@authlab/servers'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../src/app.ts'
+import { type AuthConfig, loadAuthConfig } from '../src/config.ts'
+
+export interface Stores {
+  redis: RedisServer
+  postgres: PostgresServer
+}
+
+/** Real redis-server and postgres processes for one test file, removed when it ends. */
+export async function startStores(): Promise<Stores> {
+  const [redis, postgres] = await Promise.all([startRedis(), startPostgres()])
+  return { redis, postgres }
+}
+
+export async function stopStores(stores: Stores): Promise<void> {
+  await Promise.all([stores.redis.close(), stores.postgres.close()])
+}
+
+export function testConfig(stores: Stores, env: NodeJS.ProcessEnv = {}): AuthConfig {
+  return loadAuthConfig({
+    REDIS_URL: stores.redis.url,
+    DATABASE_URL: stores.postgres.url,
+    LOG_LEVEL: 'silent',
+    // Most tests log in far more often than a person would; the brute-force test sets its own.
+    LOGIN_RATE_LIMIT_PER_IP: '10000',
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: '10000',
+    PG_CONNECT_TIMEOUT_MS: '500',
+    REDIS_COMMAND_TIMEOUT_MS: '300',
+    ...env,
+  })
+}
+
+/** An auth app on the given stores, ready, and closed when the test ends. */
+export async function build(
+  t: TestContext,
+  stores: Stores,
+  env: NodeJS.ProcessEnv = {},
+): Promise<FastifyInstance> {
+  const app = await buildApp(testConfig(stores, env))
+  t.after(() => app.close())
+  await app.ready()
+  return app
+}
+
+let counter = 0
+export function uniqueEmail(): string {
+  counter += 1
+  return `user${counter}-${process.pid}-${Date.now()}@example.test`
+}
+
+export const PASSWORD = 'correct horse battery staple'
+
+export async function registerAndLogin(app: FastifyInstance, email = uniqueEmail()) {
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password: PASSWORD },
+  })
+  if (reg.statusCode !== 201) throw new Error(`register: ${reg.statusCode} ${reg.body}`)
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  if (res.statusCode !== 200) throw new Error(`login: ${res.statusCode} ${res.body}`)
+  return { email, userId: reg.json().id as string, login: res.json(), cookies: res.cookies }
+}
+
+export async function introspect(app: FastifyInstance, token: string) {
+  const res = await app.inject({ method: 'POST', url: '/auth/introspect', payload: { token } })
+  return res
+}
