@@ -46,3 +46,4 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
 export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
   return (await selectBackend()) === 'containers' ? startPostgresContainer(opts) : startNativePostgres(opts)
 }
+export { type NginxOptions, type NginxServer, startNginx } from './nginx.ts'

@@ -1,6 +1,6 @@
 import type { TestContext } from 'node:test'
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@authlab/servers'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.ts'
 import { type AuthConfig, loadAuthConfig } from '../src/config.ts'
 
@@ -53,7 +53,15 @@ export function uniqueEmail(): string {
 
 export const PASSWORD = 'correct horse battery staple'
 
-export async function registerAndLogin(app: FastifyInstance, email = uniqueEmail()) {
+export interface LoggedIn {
+  email: string
+  userId: string
+  // biome-ignore lint/suspicious/noExplicitAny: the login body, checked by the tests that read it
+  login: any
+  cookies: LightMyRequestResponse['cookies']
+}
+
+export async function registerAndLogin(app: FastifyInstance, email = uniqueEmail()): Promise<LoggedIn> {
   const reg = await app.inject({
     method: 'POST',
     url: '/auth/register',
@@ -65,7 +73,7 @@ export async function registerAndLogin(app: FastifyInstance, email = uniqueEmail
   return { email, userId: reg.json().id as string, login: res.json(), cookies: res.cookies }
 }
 
-export async function introspect(app: FastifyInstance, token: string) {
+export async function introspect(app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
   const res = await app.inject({ method: 'POST', url: '/auth/introspect', payload: { token } })
   return res
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { startCluster } from './cluster.ts'
+
+const { values } = parseArgs({
+  options: {
+    replicas: { type: 'string', default: process.env.REPLICAS ?? '3' },
+    port: { type: 'string', default: process.env.GATEWAY_PORT ?? '8080' },
+  },
+})
+const replicas = Number(values.replicas)
+const port = Number(values.port)
+if (!Number.isInteger(replicas) || replicas < 1) throw new Error('--replicas must be a positive integer')
+
+const started = Date.now()
+const cluster = await startCluster({ replicas, port, onProgress: (m) => console.log(`… ${m}`) })
+console.log(`cluster ready at ${cluster.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+console.log(`  redis ${cluster.redis.url}   postgres ${cluster.postgres.url}`)
+for (const [service, list] of cluster.replicas) {
+  console.log(`  ${service}: ${list.map((r) => `${r.replica} :${r.port}`).join(', ')}`)
+}
+console.log(`  logs in ${cluster.logDir}; Ctrl-C stops everything and removes its data`)
+
+let stopping = false
+const stop = async (signal: string) => {
+  if (stopping) return
+  stopping = true
+  console.log(`${signal}: stopping the cluster`)
+  await cluster.close()
+  process.exit(0)
+}
+process.on('SIGINT', () => void stop('SIGINT'))
+process.on('SIGTERM', () => void stop('SIGTERM'))

@@ -1,0 +1,225 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  freePort,
+  ManagedProcess,
+  type NginxServer,
+  type PostgresServer,
+  type RedisServer,
+  startNginx,
+  startPostgres,
+  startRedis,
+  waitUntil,
+} from '@authlab/servers'
+import { renderGatewayConfig } from './gateway.ts'
+
+const SERVICES_DIR = new URL('../../../services/', import.meta.url).pathname
+
+export const DOWNSTREAM_SERVICES = ['orders', 'profile'] as const
+
+export interface ClusterOptions {
+  /** Replicas of each downstream service. */
+  replicas?: number
+  /** Gateway port; 0 picks a free one. */
+  port?: number
+  services?: readonly string[]
+  /** Environment for every service process (same variable names as the code and compose). */
+  env?: Record<string, string>
+  onProgress?: (message: string) => void
+}
+
+/** One node service process on its own port; can be stopped and started again on that port. */
+export class ServiceProcess {
+  readonly service: string
+  readonly replica: string
+  readonly port: number
+  readonly #env: Record<string, string>
+  readonly #logFile: string
+  #proc: ManagedProcess | undefined
+
+  constructor(service: string, replica: string, port: number, env: Record<string, string>, logDir: string) {
+    this.service = service
+    this.replica = replica
+    this.port = port
+    this.#env = env
+    this.#logFile = join(logDir, `${replica}.log`)
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  get running(): boolean {
+    return this.#proc?.running ?? false
+  }
+
+  pid(): number {
+    return this.#proc?.running ? this.#proc.pid : -1
+  }
+
+  cpuTimeMs(): number {
+    return this.#proc?.running ? this.#proc.cpuTimeMs() : 0
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return
+    this.#proc = new ManagedProcess({
+      name: this.replica,
+      command: process.execPath,
+      args: [join(SERVICES_DIR, this.service, 'src', 'server.ts')],
+      env: {
+        ...process.env,
+        ...this.#env,
+        PORT: String(this.port),
+        HOST: '127.0.0.1',
+        REPLICA_ID: this.replica,
+      },
+      logFile: this.#logFile,
+    })
+    const probe = this.service === 'auth' ? '/auth/readyz' : `/${this.service}/healthz`
+    await waitUntil(this.#proc, async () => (await fetch(`${this.url}${probe}`)).ok, 30_000)
+  }
+
+  /** SIGTERM: a graceful shutdown that drains in-flight requests. */
+  async stop(): Promise<void> {
+    await this.#proc?.stop('SIGTERM')
+  }
+
+  /** SIGKILL: a crash. */
+  async kill(): Promise<void> {
+    await this.#proc?.kill()
+  }
+
+  tail(lines = 30): string {
+    return this.#proc?.tail(lines) ?? ''
+  }
+}
+
+export class Cluster {
+  readonly url: string
+  readonly redis: RedisServer
+  readonly postgres: PostgresServer
+  readonly nginx: NginxServer
+  readonly auth: ServiceProcess
+  readonly replicas: ReadonlyMap<string, ServiceProcess[]>
+  readonly logDir: string
+
+  constructor(parts: {
+    url: string
+    redis: RedisServer
+    postgres: PostgresServer
+    nginx: NginxServer
+    auth: ServiceProcess
+    replicas: Map<string, ServiceProcess[]>
+    logDir: string
+  }) {
+    this.url = parts.url
+    this.redis = parts.redis
+    this.postgres = parts.postgres
+    this.nginx = parts.nginx
+    this.auth = parts.auth
+    this.replicas = parts.replicas
+    this.logDir = parts.logDir
+  }
+
+  replica(service: string, index: number): ServiceProcess {
+    const replica = this.replicas.get(service)?.[index]
+    if (!replica) throw new Error(`no replica ${index} of ${service}`)
+    return replica
+  }
+
+  /** CPU time (ms) of every process by name, for cost-per-request accounting. */
+  async cpuTimes(): Promise<Record<string, number>> {
+    const times: Record<string, number> = {
+      redis: await this.redis.cpuTimeMs(),
+      postgres: await this.postgres.cpuTimeMs(),
+      nginx: await this.nginx.cpuTimeMs(),
+      auth: this.auth.cpuTimeMs(),
+    }
+    for (const list of this.replicas.values()) for (const r of list) times[r.replica] = r.cpuTimeMs()
+    return times
+  }
+
+  async close(): Promise<void> {
+    await this.nginx.close().catch(() => {})
+    const all = [this.auth, ...[...this.replicas.values()].flat()]
+    await Promise.all(all.map((p) => p.stop().catch(() => {})))
+    await Promise.all([this.redis.close(), this.postgres.close()])
+    await rm(this.logDir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Starts Redis (AOF on), Postgres, the auth service, N replicas of each downstream service and
+ * nginx in front, all real processes on 127.0.0.1, and resolves once every one is healthy.
+ * Children die with the process that started them (see ManagedProcess), so nothing is orphaned.
+ */
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const progress = opts.onProgress ?? (() => {})
+  const replicaCount = opts.replicas ?? 3
+  const services = opts.services ?? DOWNSTREAM_SERVICES
+  const logDir = await mkdtemp(join(tmpdir(), 'authlab-cluster-'))
+  const started: { close(): Promise<void> }[] = []
+  try {
+    progress('starting redis and postgres')
+    const [redis, postgres] = await Promise.all([startRedis(), startPostgres()])
+    started.push(redis, postgres)
+    const gatewayPort = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port
+    const authPort = await freePort()
+    const env: Record<string, string> = {
+      REDIS_URL: redis.url,
+      DATABASE_URL: postgres.url,
+      AUTH_URL: `http://127.0.0.1:${authPort}`,
+      LOG_LEVEL: 'warn',
+      ...opts.env,
+    }
+    progress('starting auth')
+    const auth = new ServiceProcess('auth', 'auth-1', authPort, env, logDir)
+    started.push({ close: () => auth.stop() })
+    await auth.start()
+
+    const replicas = new Map<string, ServiceProcess[]>()
+    for (const service of services) {
+      const list: ServiceProcess[] = []
+      for (let i = 0; i < replicaCount; i++) {
+        const p = new ServiceProcess(service, `${service}-${i + 1}`, await freePort(), env, logDir)
+        started.push({ close: () => p.stop() })
+        list.push(p)
+      }
+      replicas.set(service, list)
+    }
+    progress(`starting ${replicaCount} replica(s) of ${services.join(', ')}`)
+    await Promise.all([...replicas.values()].flat().map((p) => p.start()))
+
+    progress('starting nginx')
+    const nginx = await startNginx({
+      httpConfig: await renderGatewayConfig({
+        listen: `127.0.0.1:${gatewayPort}`,
+        auth: [`127.0.0.1:${authPort}`],
+        upstreams: Object.fromEntries(
+          [...replicas].map(([s, list]) => [s, list.map((p) => `127.0.0.1:${p.port}`)]),
+        ),
+      }),
+      listen: { host: '127.0.0.1', port: gatewayPort },
+    })
+    const url = `http://127.0.0.1:${gatewayPort}`
+    // Ready means reachable through the gateway, not merely listening.
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await fetch(`${url}/auth/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await sleep(50)
+    return new Cluster({ url, redis, postgres, nginx, auth, replicas, logDir })
+  } catch (err) {
+    for (const s of started.reverse()) await s.close().catch(() => {})
+    await rm(logDir, { recursive: true, force: true })
+    throw err
+  }
+}

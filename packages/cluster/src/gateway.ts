@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises'
+
+const TEMPLATE = new URL('../../../infra/nginx/authlab.conf.template', import.meta.url)
+
+export interface GatewayLayout {
+  listen: string
+  auth: string[]
+  /** service name → host:port of each replica */
+  upstreams: Record<string, string[]>
+}
+
+const serverLines = (addresses: string[]) =>
+  addresses.length === 0
+    ? 'server 127.0.0.1:9 down;' // an empty upstream block is a config error
+    : addresses.map((a) => `server ${a} max_fails=1 fail_timeout=2s;`).join('\n  ')
+
+/** Fills infra/nginx/authlab.conf.template for native processes (static upstream addresses). */
+export async function renderGatewayConfig(layout: GatewayLayout): Promise<string> {
+  const template = await readFile(TEMPLATE, 'utf8')
+  const values: Record<string, string> = {
+    GATEWAY_LISTEN: layout.listen,
+    NGINX_RESOLVER: '',
+    AUTH_SERVERS: serverLines(layout.auth),
+    ORDERS_SERVERS: serverLines(layout.upstreams.orders ?? []),
+    PROFILE_SERVERS: serverLines(layout.upstreams.profile ?? []),
+  }
+  // ${ACCESS_LOG} is left for startNginx, which owns the log location.
+  return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
+}

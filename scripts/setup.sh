@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Sourced by scripts/run.sh and .ci/run: installs what authlab needs, skipping what is present.
+# Node 24 and pnpm go into .tools/ (nothing global); redis-server, postgresql and nginx come from
+# apt when missing. Leaves PATH pointing at the project's Node.
+set -euo pipefail
+
+NODE_VERSION=24.21.0
+PNPM_VERSION=10.34.9
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tools="$root/.tools/node"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+export PATH="$tools/bin:$PATH"
+if [ "$(node_major)" -lt 24 ]; then
+  # The official Node binary, from the npm registry: works wherever npm does.
+  say "installing Node $NODE_VERSION into .tools/"
+  npm install --silent -g --prefix "$tools" "node@$NODE_VERSION" >/dev/null
+fi
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  say "installing pnpm $PNPM_VERSION into .tools/"
+  npm install --silent -g --prefix "$tools" "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || command -v postgres >/dev/null || missing+=(postgresql)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing ${missing[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian packages start system-wide servers; authlab runs its own on free ports instead.
+  $sudo service redis-server stop >/dev/null 2>&1 || true
+  $sudo service postgresql stop >/dev/null 2>&1 || true
+  $sudo service nginx stop >/dev/null 2>&1 || true
+fi
+
+cd "$root"
+pnpm install --frozen-lockfile --reporter=silent
+say "ready: node $(node --version), pnpm $(pnpm --version), $(redis-server --version | cut -d' ' -f3), nginx $( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | cut -d/ -f2)"

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  build,
+  introspect,
+  PASSWORD,
+  registerAndLogin,
+  startStores,
+  stopStores,
+  uniqueEmail,
+} from './helper.ts'
+
+// Each test breaks its own stores, so none shares them.
+
+test('postgres down: register and login answer 503 quickly, readyz says which store is down', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores)
+  const { email } = await registerAndLogin(app)
+  await stores.postgres.stop()
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail(), password: PASSWORD },
+  })
+  assert.equal(reg.statusCode, 503)
+  assert.equal(reg.json().code, 'AUTHLAB_STORE_UNAVAILABLE')
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  assert.equal(res.statusCode, 503)
+  const ready = await app.inject('/auth/readyz')
+  assert.equal(ready.statusCode, 503)
+  assert.deepEqual(ready.json(), { postgres: 'down', redis: 'up' })
+})
+
+test('redis down: login answers 503 and leaves no login behind in postgres', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores)
+  const { email, userId } = await registerAndLogin(app)
+  const before = (await app.pg.query('SELECT count(*)::int AS n FROM logins WHERE user_id = $1', [userId]))
+    .rows[0].n
+  await stores.redis.stop()
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  assert.equal(res.statusCode, 503)
+  const afterCount = (
+    await app.pg.query('SELECT count(*)::int AS n FROM logins WHERE user_id = $1', [userId])
+  ).rows[0].n
+  assert.equal(afterCount, before, 'no partial write')
+  assert.equal((await app.inject('/auth/readyz')).statusCode, 503)
+})
+
+test('redis down: logout answers 503 and the login is not marked revoked in postgres (retry is safe)', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores)
+  const { login } = await registerAndLogin(app)
+  await stores.redis.stop()
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+  })
+  assert.equal(res.statusCode, 503)
+  const { rows } = await app.pg.query('SELECT count(*)::int AS n FROM logins WHERE revoked_at IS NOT NULL')
+  assert.equal(rows[0].n, 0)
+  const log = await app.pg.query('SELECT count(*)::int AS n FROM revocations')
+  assert.equal(log.rows[0].n, 0)
+  await stores.redis.start()
+  for (let i = 0; i < 100 && app.redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50))
+  const retry = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+  })
+  assert.equal(retry.statusCode, 204)
+})
+
+test('redis restarted with its data lost: revocations are rebuilt from the postgres log, nothing revoked revives', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores)
+  const { login, email } = await registerAndLogin(app)
+  const other = await registerAndLogin(app)
+  await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+  })
+  await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    headers: { authorization: `Bearer ${other.login.accessToken}` },
+  })
+  await stores.redis.restart({ wipeData: true })
+  // The marker is back only once the rebuild has run.
+  let ready: string | null = null
+  for (let i = 0; i < 100 && !ready; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    ready = await app.redis.get('authlab:revocations:ready').catch(() => null)
+  }
+  assert.ok(ready, 'auth rebuilt the revocation copies and set the marker')
+  assert.equal(
+    (await introspect(app, login.accessToken)).json().active,
+    false,
+    'logout survived the data loss',
+  )
+  assert.equal(
+    (await introspect(app, other.login.accessToken)).json().active,
+    false,
+    'logout-all survived it',
+  )
+  assert.ok(await app.redis.get(`authlab:cutoff:${other.userId}`), 'per-user cut-off rebuilt')
+  // Live sessions were only in Redis: they are gone and their owner must log in again.
+  const fresh = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: PASSWORD },
+  })
+  assert.equal(fresh.statusCode, 200)
+})
