@@ -1,0 +1,31 @@
+import { hostname } from 'node:os'
+import { JwtEnv, loadConfig, RedisEnv, ServerEnv } from '@authlab/config'
+import { type Static, Type } from 'typebox'
+
+export const DownstreamConfigSchema = Type.Object({
+  ...ServerEnv,
+  ...RedisEnv,
+  ...JwtEnv,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
+  /** Shown in x-replica; compose leaves it unset and the container hostname is used. */
+  REPLICA_ID: Type.String({ default: hostname() }),
+  AUTH_URL: Type.String({ default: 'http://127.0.0.1:3000' }),
+  /** Defaults to AUTH_URL + /.well-known/jwks.json */
+  JWKS_URL: Type.Optional(Type.String()),
+  COOKIE_SECURE: Type.Boolean({ default: false }),
+  /** Must match auth's: `session` slides the idle timeout on every use. */
+  SESSION_IDLE_TTL_S: Type.Integer({ minimum: 1, default: 1800 }),
+  SESSION_CACHE_TTL_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  SESSION_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 100000 }),
+  /** jwt-pushed serves from its local set for at most this long without a confirmed feed, then 503. */
+  PUSHED_MAX_STALENESS_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  /** jwt-denylist fails closed (503) when Redis is down unless this is true. */
+  DENYLIST_FAIL_OPEN: Type.Boolean({ default: false }),
+  INTROSPECT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 1000 }),
+})
+
+export type DownstreamConfig = Static<typeof DownstreamConfigSchema>
+
+export function loadDownstreamConfig(env: NodeJS.ProcessEnv = process.env): DownstreamConfig {
+  return loadConfig(DownstreamConfigSchema, env)
+}
