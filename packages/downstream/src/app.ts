@@ -10,7 +10,10 @@ import { createMetrics } from './metrics.ts'
 const SESSION_MODES = new Set<Mode>(['session', 'session-cached'])
 
 /** A downstream service (orders, profile, …): every mode of spec §3 on every replica. */
-export async function buildDownstreamApp(service: string, config: DownstreamConfig): Promise<FastifyInstance> {
+export async function buildDownstreamApp(
+  service: string,
+  config: DownstreamConfig,
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions({ level: config.LOG_LEVEL, service, replica: config.REPLICA_ID }),
     trustProxy: config.TRUST_PROXY,
@@ -78,7 +81,10 @@ export async function buildDownstreamApp(service: string, config: DownstreamConf
         const status = (err as FastifyError).statusCode
         metrics.decisions.inc({ mode, outcome: status === 401 ? 'unauthorized' : 'unavailable' })
         if (status === 401) {
-          reply.header('www-authenticate', SESSION_MODES.has(mode) ? 'Cookie realm="authlab"' : 'Bearer realm="authlab"')
+          reply.header(
+            'www-authenticate',
+            SESSION_MODES.has(mode) ? 'Cookie realm="authlab"' : 'Bearer realm="authlab"',
+          )
         }
         throw err
       }
@@ -93,7 +99,9 @@ export async function buildDownstreamApp(service: string, config: DownstreamConf
     )
     const keys = app.jwks.size
     const ready = redis === 'up' && keys > 0
-    return reply.code(ready ? 200 : 503).send({ redis, jwksKeys: keys, revocationFeedSynced: app.revocationFeed.synced })
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ redis, jwksKeys: keys, revocationFeedSynced: app.revocationFeed.synced })
   })
   app.get(`/${service}/metrics`, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType)

@@ -27,7 +27,12 @@ function validate(opts: VerifyOptions): void {
   if (!['EdDSA', 'ES256', 'RS256'].includes(opts.algorithm)) {
     throw new VerifyOptionsError(`algorithm must be EdDSA, ES256 or RS256, not ${opts.algorithm}`)
   }
-  for (const key of ['sessionCacheTtlMs', 'pushedMaxStalenessMs', 'introspectTimeoutMs', 'sessionIdleTtlMs'] as const) {
+  for (const key of [
+    'sessionCacheTtlMs',
+    'pushedMaxStalenessMs',
+    'introspectTimeoutMs',
+    'sessionIdleTtlMs',
+  ] as const) {
     if (!(opts[key] > 0)) throw new VerifyOptionsError(`${key} must be positive`)
   }
 }
@@ -72,7 +77,9 @@ async function verifyCore(fastify: FastifyInstance, opts: VerifyOptions) {
       // unknown kid, alg confusion) is the same 401 to the client; the reason goes to the log.
       const e = err as { code?: string; statusCode?: number; message: string }
       if (e.statusCode && e.statusCode >= 500) throw err
-      throw new UnauthorizedError(e.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'token expired' : 'invalid token')
+      throw new UnauthorizedError(
+        e.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'token expired' : 'invalid token',
+      )
     }
   })
   fastify.decorate('sessionCookie', (request: FastifyRequest) => request.cookies[names.session])

@@ -45,12 +45,18 @@ export class JwksCache {
         const next = new Map(this.#keys)
         for (const jwk of keys) {
           if (!jwk.kid || jwk.alg !== this.#algorithm || (jwk.use && jwk.use !== 'sig')) continue
-          const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+          const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({
+            type: 'spki',
+            format: 'pem',
+          })
           next.set(jwk.kid, pem.toString())
         }
         this.#keys = next
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message, url: this.#url }, 'JWKS fetch failed; keeping cached keys')
+        this.#log.warn(
+          { err: (err as Error).message, url: this.#url },
+          'JWKS fetch failed; keeping cached keys',
+        )
       } finally {
         this.#inflight = undefined
       }

@@ -1,5 +1,5 @@
-import { type SessionRecord, redisKeys, SESSION_ID_PATTERN } from '@authlab/contract'
 import { asStoreError } from '@authlab/clients'
+import { redisKeys, SESSION_ID_PATTERN, type SessionRecord } from '@authlab/contract'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
@@ -31,13 +31,20 @@ export const jwtStrategy = fp(
 )
 
 /** One GETEX per request: reads the session and slides its idle timeout in the same command. */
-export async function lookupSession(fastify: FastifyInstance, sessionId: string | undefined): Promise<Principal> {
+export async function lookupSession(
+  fastify: FastifyInstance,
+  sessionId: string | undefined,
+): Promise<Principal> {
   if (!sessionId) throw new UnauthorizedError('no session cookie')
   // Not even a well-formed id: no need to ask Redis.
   if (!SESSION_ID_PATTERN.test(sessionId)) throw new UnauthorizedError('invalid session')
   let raw: string | null
   try {
-    raw = await fastify.redis.getex(redisKeys.session(sessionId), 'PX', fastify.verifyOptions.sessionIdleTtlMs)
+    raw = await fastify.redis.getex(
+      redisKeys.session(sessionId),
+      'PX',
+      fastify.verifyOptions.sessionIdleTtlMs,
+    )
   } catch (err) {
     throw unavailable(err, 'session store')
   }

@@ -39,7 +39,11 @@ export class RevocationFeed {
     this.#redis = redis
     this.#log = log
     // A subscribed connection can do nothing else, so it is a connection of its own.
-    this.#subscriber = redis.duplicate({ enableOfflineQueue: true, autoResubscribe: true, connectionName: 'jwt-pushed' })
+    this.#subscriber = redis.duplicate({
+      enableOfflineQueue: true,
+      autoResubscribe: true,
+      connectionName: 'jwt-pushed',
+    })
     this.#subscriber.on('error', () => {})
     this.#subscriber.on('message', (_channel, message) => this.#apply(message))
     this.#subscriber.on('close', () => {
@@ -83,7 +87,8 @@ export class RevocationFeed {
     else if (r.kind === 'jti') this.#jtis.set(r.value, r.expiresAt)
     else {
       const existing = this.#cutoffs.get(r.value)
-      if (!existing || existing.cutoff < r.cutoff) this.#cutoffs.set(r.value, { cutoff: r.cutoff, expiresAt: r.expiresAt })
+      if (!existing || existing.cutoff < r.cutoff)
+        this.#cutoffs.set(r.value, { cutoff: r.cutoff, expiresAt: r.expiresAt })
     }
   }
 
