@@ -64,6 +64,7 @@ ${http.replaceAll(ACCESS_LOG_PLACEHOLDER, accessLog)}
     command: bin,
     args: ['-p', dir, '-c', confFile, '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
     logFile: join(dir, 'stderr.log'),
+    parentDeathSignal: 'TERM',
   })
   try {
     await waitUntil(proc, () => tcpOpen(opts.listen.host, opts.listen.port))

@@ -72,6 +72,11 @@ export interface SpawnOptions {
   cwd?: string
   uid?: number
   gid?: number
+  /**
+   * Signal the kernel sends this process if its parent dies. KILL by default; a server that forks
+   * workers (nginx) needs a signal its master handles, or the workers outlive it.
+   */
+  parentDeathSignal?: 'KILL' | 'TERM'
 }
 
 /** A long-running child process whose output goes to a log file. */
@@ -87,7 +92,7 @@ export class ManagedProcess {
     this.logFile = opts.logFile
     const wrapper = pdeathsigWrapper()
     const [command, args] = wrapper
-      ? [wrapper, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]]
+      ? [wrapper, ['--pdeathsig', opts.parentDeathSignal ?? 'KILL', '--', opts.command, ...opts.args]]
       : [opts.command, opts.args]
     const log = createWriteStream(opts.logFile, { flags: 'a' })
     this.#child = spawn(command, args, {
