@@ -3,6 +3,7 @@ import * as nodeCrypto from 'node:crypto'
 import { generateKeyPairSync } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { MODES, type Mode } from '@authlab/contract'
 import { type Cluster, startCluster } from '../src/index.ts'
 
 // One real cluster for the file: Redis, Postgres, auth, 3 replicas each of orders and profile, nginx.
@@ -10,17 +11,6 @@ const REPLICAS = 3
 const ACCESS_TTL_S = 6
 const PUSHED_BOUND_MS = 1500
 const CACHE_TTL_MS = 1000
-const MODES = [
-  'none',
-  'jwt',
-  'session',
-  'session-cached',
-  'jwt-denylist',
-  'jwt-pushed',
-  'introspect',
-] as const
-type Mode = (typeof MODES)[number]
-
 let cluster: Cluster
 before(async () => {
   cluster = await startCluster({

@@ -25,3 +25,27 @@ export function loggerOptions(opts: {
     },
   }
 }
+
+/**
+ * Server options every service shares: trusted proxies, body limit, and explicit timeouts. The
+ * keep-alive outlives nginx's upstream keepalive_timeout (60 s), so nginx, not node, closes idle
+ * upstream connections and never sends a request into a socket node is closing.
+ */
+export function serverOptions(config: {
+  LOG_LEVEL: string
+  TRUST_PROXY: string
+  BODY_LIMIT_BYTES: number
+  service: string
+  replica?: string
+}) {
+  return {
+    logger: loggerOptions({ level: config.LOG_LEVEL, service: config.service, replica: config.replica }),
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 65_000,
+    requestTimeout: 15_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle' as const,
+  } satisfies FastifyServerOptions
+}

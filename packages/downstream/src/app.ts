@@ -1,5 +1,5 @@
 import { redisClient } from '@authlab/clients'
-import { loggerOptions } from '@authlab/config'
+import { serverOptions } from '@authlab/config'
 import { MODES, type Mode } from '@authlab/contract'
 import { allStrategies, verifyPlugin } from '@authlab/verify'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
@@ -14,15 +14,7 @@ export async function buildDownstreamApp(
   service: string,
   config: DownstreamConfig,
 ): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: loggerOptions({ level: config.LOG_LEVEL, service, replica: config.REPLICA_ID }),
-    trustProxy: config.TRUST_PROXY,
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 65_000,
-    requestTimeout: 15_000,
-    return503OnClosing: true,
-  })
+  const app = Fastify(serverOptions({ ...config, service, replica: config.REPLICA_ID }))
   await app.register(redisClient, {
     url: config.REDIS_URL,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,

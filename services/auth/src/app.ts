@@ -1,4 +1,4 @@
-import { loggerOptions } from '@authlab/config'
+import { serverOptions } from '@authlab/config'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AuthConfig } from './config.ts'
 import credentials from './plugins/app/credentials.ts'
@@ -11,24 +11,9 @@ import authRoutes from './routes/auth.ts'
 import healthRoutes from './routes/health.ts'
 import jwksRoutes from './routes/jwks.ts'
 
-export function serverOptions(config: AuthConfig) {
-  return {
-    logger: loggerOptions({ level: config.LOG_LEVEL, service: 'auth' }),
-    trustProxy: config.TRUST_PROXY,
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    // Explicit timeouts: a slow client cannot hold a socket forever, and the keep-alive outlives
-    // nginx's upstream keepalive_timeout (60 s) so nginx, not node, closes idle connections.
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 65_000,
-    requestTimeout: 15_000,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle' as const,
-  }
-}
-
 /** The auth service: stores → app plugins → routes. */
 export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(config))
+  const app = Fastify(serverOptions({ ...config, service: 'auth' }))
   await app.register(stores, { config })
   await app.register(migrations)
   await app.register(http)
