@@ -323,3 +323,20 @@ test('redis restarted with its data lost: no revoked credential becomes valid on
     assert.deepEqual(new Set(statuses(await acrossReplicas('orders', mode, fresh))), new Set([200]), mode)
   }
 })
+
+test('the JWT modes also take the access_token cookie set at login, on every replica', async () => {
+  const login = await newLogin()
+  for (const mode of ['jwt', 'jwt-denylist', 'jwt-pushed', 'introspect'] as const) {
+    const seen = new Map<string, number[]>()
+    for (let i = 0; i < REPLICAS * 3 && seen.size < REPLICAS; i++) {
+      const res = await fetch(`${cluster.url}/profile/${mode}/me`, {
+        headers: { cookie: `access_token=${login.accessToken}` },
+      })
+      await res.arrayBuffer()
+      const replica = res.headers.get('x-replica') ?? 'none'
+      seen.set(replica, [...(seen.get(replica) ?? []), res.status])
+    }
+    assert.equal(seen.size, REPLICAS, mode)
+    assert.deepEqual(new Set(statuses(seen)), new Set([200]), mode)
+  }
+})
