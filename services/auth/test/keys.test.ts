@@ -109,18 +109,19 @@ test('migrations re-run safely: a second run applies nothing and data survives',
 
 test('replicas starting at once apply the migrations once (advisory lock)', async () => {
   const fresh = await startStores()
+  const { createPool } = await import('@authlab/clients')
+  const pool = createPool({
+    connectionString: fresh.postgres.url,
+    max: 4,
+    connectTimeoutMs: 5000,
+    statementTimeoutMs: 20000,
+  })
+  pool.on('error', () => {})
   try {
-    const { createPool } = await import('@authlab/clients')
-    const pool = createPool({
-      connectionString: fresh.postgres.url,
-      max: 4,
-      connectTimeoutMs: 1000,
-      statementTimeoutMs: 5000,
-    })
     const results = await Promise.all([migrate(pool), migrate(pool), migrate(pool)])
     assert.deepEqual(results.flat(), ['001_init'])
-    await pool.end()
   } finally {
+    await pool.end()
     await stopStores(fresh)
   }
 })
