@@ -1,4 +1,4 @@
 export { ClientOptionsError, StoreUnavailableError } from './errors.ts'
-export { createPool, type PostgresClientOptions, postgresClient } from './postgres.ts'
+export { createPool, inTransaction, type PostgresClientOptions, postgresClient } from './postgres.ts'
 export { createRedis, type RedisClientOptions, redisClient, redisReady } from './redis.ts'
 export { asStoreError, storeUnavailableReason } from './unavailable.ts'

@@ -45,3 +45,25 @@ async function postgresPlugin(fastify: FastifyInstance, opts: PostgresClientOpti
 }
 
 export const postgresClient = fp(postgresPlugin, { name: 'authlab-postgres', fastify: '5.x' })
+
+/**
+ * Runs `work` in one transaction on one pooled client: COMMIT if it resolves, ROLLBACK (and rethrow)
+ * if it throws, and the client goes back to the pool either way.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}

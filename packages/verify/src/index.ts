@@ -24,20 +24,20 @@ export {
 export { jwtPushedStrategy, RevocationFeed } from './strategies/pushed.ts'
 export type { Principal, Strategy, VerifyOptions } from './types.ts'
 
+const STRATEGIES = [
+  noneStrategy,
+  jwtStrategy,
+  sessionStrategy,
+  sessionCachedStrategy,
+  jwtDenylistStrategy,
+  jwtPushedStrategy,
+  introspectStrategy,
+]
+
 /** Mounts every strategy, so one service answers in every mode and a run compares them all. */
 export const allStrategies = fp(
   async (fastify: FastifyInstance) => {
-    for (const strategy of [
-      noneStrategy,
-      jwtStrategy,
-      sessionStrategy,
-      sessionCachedStrategy,
-      jwtDenylistStrategy,
-      jwtPushedStrategy,
-      introspectStrategy,
-    ]) {
-      await fastify.register(strategy)
-    }
+    for (const strategy of STRATEGIES) await fastify.register(strategy)
   },
   { name: 'authlab-strategies', fastify: '5.x', dependencies: ['authlab-verify-core'] },
 )

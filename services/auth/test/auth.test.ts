@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { CSRF_HEADER } from '@authlab/contract'
-import {
-  build,
-  introspect,
-  PASSWORD,
-  registerAndLogin,
-  type Stores,
-  startStores,
-  stopStores,
-  uniqueEmail,
-} from './helper.ts'
+import { build, introspect, PASSWORD, registerAndLogin, sharedStores, uniqueEmail } from './helper.ts'
 
-let stores: Stores
-before(async () => {
-  stores = await startStores()
-})
-after(() => stopStores(stores))
+const stores = sharedStores()
 
 test('register creates a user with an argon2id hash and answers 201 {id, email}', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const email = uniqueEmail()
   const res = await app.inject({
     method: 'POST',
@@ -33,7 +20,7 @@ test('register creates a user with an argon2id hash and answers 201 {id, email}'
 })
 
 test('registering a taken email, in any letter case, answers 409', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const email = uniqueEmail()
   await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD } })
   const res = await app.inject({
@@ -46,7 +33,7 @@ test('registering a taken email, in any letter case, answers 409', async (t) => 
 })
 
 test('login issues a session, an access JWT with the contract claims and a refresh token', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login, userId } = await registerAndLogin(app)
   assert.equal(login.tokenType, 'Bearer')
   assert.equal(login.expiresIn, 300)
@@ -65,7 +52,7 @@ test('login issues a session, an access JWT with the contract claims and a refre
 })
 
 test('login sets HttpOnly SameSite=Strict cookies sid, access_token and refresh_token on path /', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { cookies } = await registerAndLogin(app)
   const byName = new Map(cookies.map((c) => [c.name, c]))
   for (const name of ['sid', 'access_token', 'refresh_token']) {
@@ -79,7 +66,7 @@ test('login sets HttpOnly SameSite=Strict cookies sid, access_token and refresh_
 })
 
 test('with COOKIE_SECURE the cookies are Secure and carry the __Host- prefix', async (t) => {
-  const app = await build(t, stores, { COOKIE_SECURE: 'true' })
+  const app = await build(t, stores(), { COOKIE_SECURE: 'true' })
   const { cookies } = await registerAndLogin(app)
   assert.deepEqual(cookies.map((c) => c.name).sort(), [
     '__Host-access_token',
@@ -90,7 +77,7 @@ test('with COOKIE_SECURE the cookies are Secure and carry the __Host- prefix', a
 })
 
 test('two logins of one user get different session ids', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { email, login } = await registerAndLogin(app)
   const again = await app.inject({
     method: 'POST',
@@ -101,7 +88,7 @@ test('two logins of one user get different session ids', async (t) => {
 })
 
 test('a wrong password and an unknown user get the same 401 answer', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { email } = await registerAndLogin(app)
   const wrong = await app.inject({
     method: 'POST',
@@ -119,7 +106,7 @@ test('a wrong password and an unknown user get the same 401 answer', async (t) =
 })
 
 test('refresh rotates: the new pair works and the old refresh token is spent', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const res = await app.inject({
     method: 'POST',
@@ -139,7 +126,7 @@ test('refresh rotates: the new pair works and the old refresh token is spent', a
 })
 
 test('reusing a spent refresh token answers 401 and revokes the whole family and its session', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const first = await app.inject({
     method: 'POST',
@@ -164,14 +151,14 @@ test('reusing a spent refresh token answers 401 and revokes the whole family and
 })
 
 test('an unknown refresh token answers 401', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: 'nope' } })
   assert.equal(res.statusCode, 401)
   assert.equal(res.json().code, 'AUTHLAB_REFRESH_INVALID')
 })
 
 test('refresh by cookie needs the CSRF header', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const cookies = { refresh_token: login.refreshToken }
   const without = await app.inject({ method: 'POST', url: '/auth/refresh', cookies })
@@ -187,7 +174,7 @@ test('refresh by cookie needs the CSRF header', async (t) => {
 })
 
 test('logout with the access token revokes that login: session, its JWTs, refresh family; other logins live', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { email, login } = await registerAndLogin(app)
   const other = (
     await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
@@ -223,7 +210,7 @@ test('logout with the access token revokes that login: session, its JWTs, refres
 })
 
 test('logout by session cookie works with the CSRF header and is refused without it', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const cookies = { sid: login.sessionId }
   assert.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies })).statusCode, 403)
@@ -238,7 +225,7 @@ test('logout by session cookie works with the CSRF header and is refused without
 })
 
 test('logout-all revokes every login of the user, publishes it, and a new login afterwards works', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { email, login } = await registerAndLogin(app)
   const second = (
     await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
@@ -269,13 +256,13 @@ test('logout-all revokes every login of the user, publishes it, and a new login 
 })
 
 test('logout without any credential answers 401', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject({ method: 'POST', url: '/auth/logout' })
   assert.equal(res.statusCode, 401)
 })
 
 test('introspect answers RFC 7662 shapes for a JWT, a session id, and garbage', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login, userId } = await registerAndLogin(app)
   const jwt = (await introspect(app, login.accessToken)).json()
   assert.equal(jwt.active, true)
@@ -294,21 +281,21 @@ test('introspect answers RFC 7662 shapes for a JWT, a session id, and garbage', 
 })
 
 test('an access token past its exp is inactive', async (t) => {
-  const app = await build(t, stores, { ACCESS_TOKEN_TTL_S: '1' })
+  const app = await build(t, stores(), { ACCESS_TOKEN_TTL_S: '1' })
   const { login } = await registerAndLogin(app)
   await new Promise((r) => setTimeout(r, 2100))
   assert.equal((await introspect(app, login.accessToken)).json().active, false)
 })
 
 test('a session past its idle timeout is gone', async (t) => {
-  const app = await build(t, stores, { SESSION_IDLE_TTL_S: '1' })
+  const app = await build(t, stores(), { SESSION_IDLE_TTL_S: '1' })
   const { login } = await registerAndLogin(app)
   await new Promise((r) => setTimeout(r, 1200))
   assert.equal((await introspect(app, login.sessionId)).json().active, false)
 })
 
 test('healthz is 200 and readyz is 200 when postgres and redis answer', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   assert.equal((await app.inject('/auth/healthz')).statusCode, 200)
   const ready = await app.inject('/auth/readyz')
   assert.equal(ready.statusCode, 200)
@@ -316,7 +303,7 @@ test('healthz is 200 and readyz is 200 when postgres and redis answer', async (t
 })
 
 test('the OpenAPI document lists every auth route', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const doc = (await app.inject('/auth/openapi.json')).json()
   for (const path of [
     '/auth/register',

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import {
-  build,
-  PASSWORD,
-  registerAndLogin,
-  type Stores,
-  startStores,
-  stopStores,
-  uniqueEmail,
-} from './helper.ts'
+import { test } from 'node:test'
+import { build, PASSWORD, registerAndLogin, sharedStores, uniqueEmail } from './helper.ts'
 
-let stores: Stores
-before(async () => {
-  stores = await startStores()
-})
-after(() => stopStores(stores))
+const stores = sharedStores()
 
 const login = (email: string, password = PASSWORD) => ({
   method: 'POST' as const,
@@ -23,7 +11,7 @@ const login = (email: string, password = PASSWORD) => ({
 })
 
 test('malformed JSON answers 400 with a clear code', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -35,7 +23,7 @@ test('malformed JSON answers 400 with a clear code', async (t) => {
 })
 
 test('a body that is not JSON answers 415', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -46,7 +34,7 @@ test('a body that is not JSON answers 415', async (t) => {
 })
 
 test('missing fields and a bad email answer 400', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   for (const payload of [
     { email: 'a@b.c' },
     { password: PASSWORD },
@@ -59,7 +47,7 @@ test('missing fields and a bad email answer 400', async (t) => {
 })
 
 test('a too-short or too-long password answers 400 before any hashing', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   for (const password of ['short', 'x'.repeat(257)]) {
     const res = await app.inject({
       method: 'POST',
@@ -71,7 +59,7 @@ test('a too-short or too-long password answers 400 before any hashing', async (t
 })
 
 test('a body over BODY_LIMIT_BYTES answers 413', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject({
     method: 'POST',
     url: '/auth/register',
@@ -81,14 +69,14 @@ test('a body over BODY_LIMIT_BYTES answers 413', async (t) => {
 })
 
 test('an unknown user gets 401 AUTHLAB_INVALID_CREDENTIALS', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject(login(uniqueEmail()))
   assert.equal(res.statusCode, 401)
   assert.equal(res.json().code, 'AUTHLAB_INVALID_CREDENTIALS')
 })
 
 test('brute force on one account answers 429 with Retry-After, even with the right password', async (t) => {
-  const app = await build(t, stores, { LOGIN_RATE_LIMIT_PER_ACCOUNT: '3' })
+  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT: '3' })
   const { email } = await registerAndLogin(app)
   const statuses: number[] = []
   for (let i = 0; i < 4; i++) statuses.push((await app.inject(login(email, 'wrong password!'))).statusCode)
@@ -100,8 +88,8 @@ test('brute force on one account answers 429 with Retry-After, even with the rig
 })
 
 test('many accounts from one IP hit the per-IP limit (429), shared through Redis by every replica', async (t) => {
-  const a = await build(t, stores, { LOGIN_RATE_LIMIT_PER_IP: '4' })
-  const b = await build(t, stores, { LOGIN_RATE_LIMIT_PER_IP: '4' })
+  const a = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_IP: '4' })
+  const b = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_IP: '4' })
   const remote = '203.0.113.7'
   const statuses: number[] = []
   for (let i = 0; i < 6; i++) {

@@ -1,4 +1,4 @@
-import type { TestContext } from 'node:test'
+import { after, before, type TestContext } from 'node:test'
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@authlab/servers'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.ts'
@@ -17,6 +17,19 @@ export async function startStores(): Promise<Stores> {
 
 export async function stopStores(stores: Stores): Promise<void> {
   await Promise.all([stores.redis.close(), stores.postgres.close()])
+}
+
+/** Stores shared by the tests of one file: started before the first test, removed after the last. */
+export function sharedStores(): () => Stores {
+  let stores: Stores | undefined
+  before(async () => {
+    stores = await startStores()
+  })
+  after(() => (stores ? stopStores(stores) : undefined))
+  return () => {
+    if (!stores) throw new Error('stores are not started yet')
+    return stores
+  }
 }
 
 export function testConfig(stores: Stores, env: NodeJS.ProcessEnv = {}): AuthConfig {

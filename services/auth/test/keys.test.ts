@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { createSigner } from 'fast-jwt'
 import { migrate } from '../src/plugins/app/migrations.ts'
 import { rotateSigningKey } from '../src/rotate.ts'
@@ -8,22 +8,18 @@ import {
   build,
   introspect,
   registerAndLogin,
-  type Stores,
+  sharedStores,
   startStores,
   stopStores,
   testConfig,
 } from './helper.ts'
 
-let stores: Stores
-before(async () => {
-  stores = await startStores()
-})
-after(() => stopStores(stores))
+const stores = sharedStores()
 
 const headerOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())
 
 test('the JWKS lists public keys only, each with kid, alg and use, and is cacheable', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const res = await app.inject('/.well-known/jwks.json')
   assert.equal(res.statusCode, 200)
   assert.match(res.headers['cache-control'] as string, /public, max-age=60/)
@@ -37,16 +33,16 @@ test('the JWKS lists public keys only, each with kid, alg and use, and is cachea
 })
 
 test('the signing key is generated once and kept across restarts', async (t) => {
-  const first = await build(t, stores)
+  const first = await build(t, stores())
   const kid = first.keys.currentKid
   await first.close()
-  const second = await build(t, stores)
+  const second = await build(t, stores())
   assert.equal(second.keys.currentKid, kid)
 })
 
 for (const alg of ['ES256', 'RS256'] as const) {
   test(`JWT_ALGORITHM=${alg} signs with a ${alg} key that introspect verifies`, async (t) => {
-    const app = await build(t, stores, { JWT_ALGORITHM: alg })
+    const app = await build(t, stores(), { JWT_ALGORITHM: alg })
     const { login } = await registerAndLogin(app)
     assert.equal(headerOf(login.accessToken).alg, alg)
     assert.equal((await introspect(app, login.accessToken)).json().active, true)
@@ -54,10 +50,10 @@ for (const alg of ['ES256', 'RS256'] as const) {
 }
 
 test('rotation publishes the new key before it signs, then signs with it; old tokens still verify', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const oldKid = headerOf(login.accessToken).kid
-  const config = testConfig(stores)
+  const config = testConfig(stores())
   const { kid } = await rotateSigningKey(app.pg, config, 3600)
   await app.keys.reload()
   const published = (await app.inject('/.well-known/jwks.json'))
@@ -81,7 +77,7 @@ test('rotation publishes the new key before it signs, then signs with it; old to
 })
 
 test('a token with an unknown kid is rejected even when its signature is valid for that key', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const claims = JSON.parse(Buffer.from(login.accessToken.split('.')[1], 'base64url').toString())
   const { privateKey } = generateKeyPairSync('ed25519')
@@ -96,7 +92,7 @@ test('a token with an unknown kid is rejected even when its signature is valid f
 })
 
 test('migrations re-run safely: a second run applies nothing and data survives', async (t) => {
-  const app = await build(t, stores)
+  const app = await build(t, stores())
   const { userId } = await registerAndLogin(app)
   assert.deepEqual(await migrate(app.pg), [])
   const { rows } = await app.pg.query('SELECT version FROM schema_migrations')

@@ -185,41 +185,29 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     },
   )
 
-  app.post(
-    '/auth/logout',
-    {
-      preValidation: optionalBody,
-      schema: {
-        tags: ['auth'],
-        body: RefreshBody,
-        response: { 204: Type.Null({ description: 'revoked' }), ...errors },
-      },
+  // logout and logout-all take the same credentials and answer the same way.
+  const revokeRoute = {
+    preValidation: optionalBody,
+    schema: {
+      tags: ['auth'],
+      body: RefreshBody,
+      response: { 204: Type.Null({ description: 'revoked' }), ...errors },
     },
-    async (request, reply) => {
-      const ref = await resolveLogin(request)
-      await fastify.credentials.logout(ref, ref.jti)
-      clearCookies(reply)
-      return reply.code(204).send(null)
-    },
-  )
+  }
 
-  app.post(
-    '/auth/logout-all',
-    {
-      preValidation: optionalBody,
-      schema: {
-        tags: ['auth'],
-        body: RefreshBody,
-        response: { 204: Type.Null({ description: 'revoked' }), ...errors },
-      },
-    },
-    async (request, reply) => {
-      const ref = await resolveLogin(request)
-      await fastify.credentials.logoutAll(ref.userId)
-      clearCookies(reply)
-      return reply.code(204).send(null)
-    },
-  )
+  app.post('/auth/logout', revokeRoute, async (request, reply) => {
+    const ref = await resolveLogin(request)
+    await fastify.credentials.logout(ref, ref.jti)
+    clearCookies(reply)
+    return reply.code(204).send(null)
+  })
+
+  app.post('/auth/logout-all', revokeRoute, async (request, reply) => {
+    const ref = await resolveLogin(request)
+    await fastify.credentials.logoutAll(ref.userId)
+    clearCookies(reply)
+    return reply.code(204).send(null)
+  })
 
   app.post(
     '/auth/introspect',

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { inTransaction } from '@authlab/clients'
 import {
   type AccessClaims,
   hashSessionId,
@@ -31,21 +32,6 @@ export interface LoginRef {
 
 const randomToken = () => randomBytes(32).toString('base64url')
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
-}
 
 /**
  * Issues and revokes credentials. Every change is made in Postgres and Redis together: the Postgres
