@@ -24,6 +24,13 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install --silent -g --prefix "$tools" "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
+# vegeta (MIT) for open-model latency in the bench; k6 is never installed (AGPL; see README).
+VEGETA_VERSION=v12.13.0
+if [ ! -x "$root/.tools/bin/vegeta" ] && command -v go >/dev/null; then
+  say "installing vegeta $VEGETA_VERSION into .tools/bin (go install)"
+  GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+fi
+
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || command -v postgres >/dev/null || missing+=(postgresql)

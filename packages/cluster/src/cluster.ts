@@ -7,6 +7,7 @@ import {
   ManagedProcess,
   type NginxServer,
   type PostgresServer,
+  processTree,
   type RedisServer,
   startNginx,
   startPostgres,
@@ -105,8 +106,11 @@ export class Cluster {
   readonly auth: ServiceProcess
   readonly replicas: ReadonlyMap<string, ServiceProcess[]>
   readonly logDir: string
+  readonly #gatewayListen: string
+  #active: number
 
   constructor(parts: {
+    gatewayListen: string
     url: string
     redis: RedisServer
     postgres: PostgresServer
@@ -122,6 +126,43 @@ export class Cluster {
     this.auth = parts.auth
     this.replicas = parts.replicas
     this.logDir = parts.logDir
+    this.#gatewayListen = parts.gatewayListen
+    this.#active = Math.max(...[...parts.replicas.values()].map((l) => l.length), 0)
+  }
+
+  /** How many replicas of each service nginx currently routes to. */
+  get activeReplicas(): number {
+    return this.#active
+  }
+
+  /**
+   * Routes the gateway to the first `count` replicas of each service (a graceful nginx reload; the
+   * others keep running, idle), so a replica sweep needs no restart.
+   */
+  async setActiveReplicas(count: number): Promise<void> {
+    const config = await renderGatewayConfig({
+      listen: this.#gatewayListen,
+      auth: [`127.0.0.1:${this.auth.port}`],
+      upstreams: Object.fromEntries(
+        [...this.replicas].map(([s, list]) => [s, list.slice(0, count).map((p) => `127.0.0.1:${p.port}`)]),
+      ),
+    })
+    await this.nginx.reload(config)
+    this.#active = count
+    // Old workers finish their connections; give the new ones a moment to take over.
+    await sleep(300)
+  }
+
+  /** Every OS process of the cluster by role (for CPU pinning or limits). */
+  async pids(): Promise<Record<string, number[]>> {
+    const result: Record<string, number[]> = {
+      redis: [this.redis.pid()],
+      postgres: await processTree(this.postgres.pid()),
+      nginx: await processTree(this.nginx.pid()),
+      auth: [this.auth.pid()],
+    }
+    for (const list of this.replicas.values()) for (const r of list) result[r.replica] = [r.pid()]
+    return result
   }
 
   replica(service: string, index: number): ServiceProcess {
@@ -216,7 +257,16 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       i++
     )
       await sleep(50)
-    return new Cluster({ url, redis, postgres, nginx, auth, replicas, logDir })
+    return new Cluster({
+      gatewayListen: `127.0.0.1:${gatewayPort}`,
+      url,
+      redis,
+      postgres,
+      nginx,
+      auth,
+      replicas,
+      logDir,
+    })
   } catch (err) {
     for (const s of started.reverse()) await s.close().catch(() => {})
     await rm(logDir, { recursive: true, force: true })

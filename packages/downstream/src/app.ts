@@ -28,6 +28,7 @@ export async function buildDownstreamApp(
     jwksUrl: config.JWKS_URL ?? `${config.AUTH_URL}/.well-known/jwks.json`,
     cookieSecure: config.COOKIE_SECURE,
     sessionIdleTtlMs: config.SESSION_IDLE_TTL_S * 1000,
+    verifyCacheSize: config.JWT_VERIFY_CACHE_SIZE,
     sessionCacheTtlMs: config.SESSION_CACHE_TTL_MS,
     sessionCacheMaxEntries: config.SESSION_CACHE_MAX_ENTRIES,
     pushedMaxStalenessMs: config.PUSHED_MAX_STALENESS_MS,

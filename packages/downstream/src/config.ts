@@ -15,6 +15,8 @@ export const DownstreamConfigSchema = Type.Object({
   COOKIE_SECURE: Type.Boolean({ default: false }),
   /** Must match auth's: `session` slides the idle timeout on every use. */
   SESSION_IDLE_TTL_S: Type.Integer({ minimum: 1, default: 1800 }),
+  /** fast-jwt's cache of verified tokens (per replica; entries end at the token's exp). 0 = off. */
+  JWT_VERIFY_CACHE_SIZE: Type.Integer({ minimum: 0, default: 1000 }),
   SESSION_CACHE_TTL_MS: Type.Integer({ minimum: 1, default: 2000 }),
   SESSION_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 1, default: 100000 }),
   /** jwt-pushed serves from its local set for at most this long without a confirmed feed, then 503. */

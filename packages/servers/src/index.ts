@@ -16,6 +16,7 @@ export {
   hasBinary,
   ManagedProcess,
   processCpuTimeMs,
+  processTree,
   processTreeCpuTimeMs,
   waitUntil,
 } from './process.ts'

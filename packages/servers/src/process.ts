@@ -166,8 +166,20 @@ export function processCpuTimeMs(pid: number): number {
   }
 }
 
-/** CPU time of a process and all its descendants (postgres and nginx fork workers). */
-export async function processTreeCpuTimeMs(rootPid: number): Promise<number> {
+/** A process and all its descendants (postgres and nginx fork workers). */
+export async function processTree(rootPid: number): Promise<number[]> {
+  const children = await childrenByParent()
+  const tree: number[] = []
+  const queue = [rootPid]
+  while (queue.length > 0) {
+    const pid = queue.pop()!
+    tree.push(pid)
+    queue.push(...(children.get(pid) ?? []))
+  }
+  return tree
+}
+
+async function childrenByParent(): Promise<Map<number, number[]>> {
   const children = new Map<number, number[]>()
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue
@@ -179,13 +191,13 @@ export async function processTreeCpuTimeMs(rootPid: number): Promise<number> {
       children.set(ppid, list)
     } catch {}
   }
+  return children
+}
+
+/** CPU time of a process and all its descendants. */
+export async function processTreeCpuTimeMs(rootPid: number): Promise<number> {
   let total = 0
-  const queue = [rootPid]
-  while (queue.length > 0) {
-    const pid = queue.pop()!
-    total += processCpuTimeMs(pid)
-    queue.push(...(children.get(pid) ?? []))
-  }
+  for (const pid of await processTree(rootPid)) total += processCpuTimeMs(pid)
   return total
 }
 

@@ -62,6 +62,9 @@ async function verifyCore(fastify: FastifyInstance, opts: VerifyOptions) {
       allowedIss: opts.issuer,
       allowedAud: opts.audience,
       requiredClaims: [...REQUIRED_CLAIMS],
+      // Signature checks are the CPU cost of the JWT modes; a reused token skips them. Revocation
+      // checks (denylist, pushed set) run after this, so a cached token is still revocable.
+      ...(opts.verifyCacheSize > 0 ? { cache: opts.verifyCacheSize } : {}),
     },
     cookie: { cookieName: names.access, signed: false },
   })

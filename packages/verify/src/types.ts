@@ -21,6 +21,8 @@ export interface VerifyOptions {
   jwksUrl: string
   authUrl: string
   cookieSecure: boolean
+  /** Size of fast-jwt's verified-token cache; 0 turns it off. Revocation checks run after it. */
+  verifyCacheSize: number
   sessionIdleTtlMs: number
   sessionCacheTtlMs: number
   sessionCacheMaxEntries: number

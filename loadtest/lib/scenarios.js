@@ -1,0 +1,87 @@
+// Scenario definitions shared by the k6 scripts and the native bench driver: which modes exist,
+// the path each is served on, which credential it takes, and what a valid or a revoked credential
+// must get. Plain JavaScript with no imports, so k6 and Node both load it as it is.
+
+/** Every verification mode of spec §3, in report order (the `none` baseline first). */
+export const MODES = /** @type {const} */ ([
+  'none',
+  'jwt',
+  'session',
+  'session-cached',
+  'jwt-denylist',
+  'jwt-pushed',
+  'introspect',
+])
+
+export const SERVICES = /** @type {const} */ (['orders', 'profile'])
+
+/** Which part of a login each mode is given. */
+export const CREDENTIAL = {
+  none: 'none',
+  jwt: 'bearer',
+  session: 'session-cookie',
+  'session-cached': 'session-cookie',
+  'jwt-denylist': 'bearer',
+  'jwt-pushed': 'bearer',
+  introspect: 'bearer',
+}
+
+/**
+ * Status expected after logout-all returned, once the mode's revocation has taken effect:
+ * `jwt` keeps accepting until `exp` by design; the others reject.
+ */
+export const EXPECTED_AFTER_REVOKE = {
+  none: 200,
+  jwt: 200,
+  session: 401,
+  'session-cached': 401,
+  'jwt-denylist': 401,
+  'jwt-pushed': 401,
+  introspect: 401,
+}
+
+/** Modes that must reject at once: no request started after logout-all returned may get a 200. */
+export const IMMEDIATE_REVOCATION = ['session', 'jwt-denylist', 'introspect']
+/** Modes that converge within a bound (jwt-pushed: staleness bound; session-cached: cache TTL). */
+export const EVENTUAL_REVOCATION = ['session-cached', 'jwt-pushed']
+
+/**
+ * Token profiles. warm: a small pool of logins, each credential reused, so verification caches hit
+ * (fast-jwt's verified-token cache, session-cached). cold: a pool larger than those caches, cycled
+ * round robin, so every request carries a credential the replica has not verified recently.
+ */
+export const TOKEN_PROFILES = {
+  warm: { logins: 4, tokensPerLogin: 1 },
+  cold: { logins: 150, tokensPerLogin: 10 },
+}
+
+/**
+ * @param {string} service
+ * @param {string} mode
+ */
+export function pathFor(service, mode) {
+  return `/${service}/${mode}/me`
+}
+
+/**
+ * Request headers carrying `login`'s credential the way `mode` reads it.
+ * @param {string} mode
+ * @param {{ accessToken?: string, sessionId?: string }} login
+ * @returns {Record<string, string>}
+ */
+export function headersFor(mode, login) {
+  const kind = CREDENTIAL[mode]
+  if (kind === 'bearer') return { authorization: `Bearer ${login.accessToken}` }
+  if (kind === 'session-cookie') return { cookie: `sid=${login.sessionId}` }
+  return {}
+}
+
+export const LOGIN_PASSWORD = 'correct horse battery staple'
+
+/**
+ * @param {string | number} run
+ * @param {number} i
+ */
+export function userEmail(run, i) {
+  return `bench-${run}-${i}@example.test`
+}

@@ -1,0 +1,501 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { type Cluster, startCluster } from '@authlab/cluster'
+import { hasBinary } from '@authlab/servers'
+import { Redis } from 'ioredis'
+import { MODES, TOKEN_PROFILES } from '../lib/scenarios.js'
+import { measureAlgorithms, redisRoundTripUs } from './algorithms.ts'
+import { CAPACITY_ASSUMPTIONS, predict } from './capacity.ts'
+import { credentialPool, type Login, type Mode, requestPool, type TokenProfile } from './credentials.ts'
+import { runFaults } from './faults.ts'
+import { k6Saturate } from './k6.ts'
+import { fixedRate, type LoadResult, saturate, vegetaBinary } from './load.ts'
+import { measureWindow, median, redisStats, spread, type TierCost } from './measure.ts'
+import { costTable, headlineRun, renderHtml, renderMarkdown } from './report.ts'
+import type { ModeRun, Results, Run } from './results.ts'
+import { revocationProbe } from './revocation.ts'
+import { validateResults } from './schema.ts'
+
+type ProfileName = 'smoke' | 'quick' | 'full'
+
+interface Profile {
+  sweep: number[]
+  tokenProfiles: TokenProfile[]
+  windowS: number
+  warmupS: number
+  repetitions: number
+  latencyS: number
+  revocationTrials: number
+  faultPhaseMs: number
+  capacityValidation: boolean
+  /** cap on cold-profile logins (argon2 per login is the slow part of the setup) */
+  coldLogins: number
+}
+
+const PROFILES: Record<ProfileName, Profile> = {
+  smoke: {
+    sweep: [2],
+    tokenProfiles: ['warm'],
+    windowS: 1,
+    warmupS: 0.2,
+    repetitions: 1,
+    latencyS: 0.5,
+    revocationTrials: 3,
+    faultPhaseMs: 800,
+    capacityValidation: false,
+    coldLogins: 40,
+  },
+  quick: {
+    sweep: [1, 2],
+    tokenProfiles: ['warm', 'cold'],
+    windowS: 1,
+    warmupS: 0.2,
+    repetitions: 1,
+    latencyS: 0.6,
+    revocationTrials: 4,
+    faultPhaseMs: 800,
+    capacityValidation: true,
+    coldLogins: 60,
+  },
+  full: {
+    sweep: [1, 2, 4],
+    tokenProfiles: ['warm', 'cold'],
+    windowS: 3,
+    warmupS: 0.5,
+    repetitions: 3,
+    latencyS: 3,
+    revocationTrials: 30,
+    faultPhaseMs: 3000,
+    capacityValidation: true,
+    coldLogins: 150,
+  },
+}
+
+// Bench cluster settings: caches smaller than the cold pool's share per replica and larger than
+// the warm pool's, so the token profiles are what they say.
+const CLUSTER_ENV = {
+  LOGIN_RATE_LIMIT_PER_IP: '1000000',
+  LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
+  JWT_VERIFY_CACHE_SIZE: '32',
+  SESSION_CACHE_MAX_ENTRIES: '8',
+  SESSION_CACHE_TTL_MS: '1000',
+  PUSHED_MAX_STALENESS_MS: '2000',
+  LOG_LEVEL: 'warn',
+}
+const CONNECTIONS = 24
+const REVOCATION_WINDOW_MS = 2500
+
+export interface BenchOptions {
+  profile: ProfileName
+  gateway?: string
+  redisUrl?: string
+  maxReplicas?: number
+  generator: 'native' | 'k6'
+  outDir: string
+  log: (line: string) => void
+}
+
+function version(command: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+  } catch (err) {
+    return (err as { stderr?: string }).stderr?.trim() || undefined
+  }
+}
+
+function machine(pinning: string) {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.versions.node,
+    redis: version('redis-server', ['--version'])?.match(/v=([\d.]+)/)?.[1],
+    nginx: (version('nginx', ['-v']) ?? version('/usr/sbin/nginx', ['-v']))?.split('/')[1],
+    postgres: version('sh', ['-c', 'ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1']),
+    vegeta: vegetaBinary() ? version(vegetaBinary()!, ['-version'])?.split('\n')[0] : undefined,
+    platform: `${process.platform} ${process.arch}`,
+    pinning,
+  }
+}
+
+/**
+ * Servers on CPU 0, the load generator on the rest: the generator's CPU then never counts as the
+ * servers', and it cannot steal their core mid-window. Needs taskset and at least 2 CPUs.
+ */
+async function pinCluster(cluster: Cluster): Promise<string | undefined> {
+  if (cpus().length < 2 || !hasBinary('taskset')) return undefined
+  for (const pids of Object.values(await cluster.pids())) {
+    for (const pid of pids)
+      if (pid > 0) execFileSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' })
+  }
+  return `1-${cpus().length - 1}`
+}
+
+/** Holds Redis to `fraction` of a core with a cgroup (v1 or v2) CPU quota; returns a release function. */
+function limitRedisCpu(pid: number, fraction: number): (() => void) | string {
+  const period = 100_000
+  const quota = Math.max(1000, Math.round(fraction * period))
+  const v1 = '/sys/fs/cgroup/cpu'
+  const v2 = '/sys/fs/cgroup'
+  try {
+    if (existsSync(`${v1}/cpu.cfs_quota_us`)) {
+      const dir = `${v1}/authlab-redis-${pid}`
+      mkdirSync(dir)
+      writeFileSync(`${dir}/cpu.cfs_period_us`, String(period))
+      writeFileSync(`${dir}/cpu.cfs_quota_us`, String(quota))
+      writeFileSync(`${dir}/cgroup.procs`, String(pid))
+      return () => {
+        writeFileSync(`${v1}/cgroup.procs`, String(pid))
+        rmdirSync(dir)
+      }
+    }
+    if (existsSync(`${v2}/cgroup.controllers`)) {
+      const dir = `${v2}/authlab-redis-${pid}`
+      mkdirSync(dir)
+      writeFileSync(`${dir}/cpu.max`, `${quota} ${period}`)
+      writeFileSync(`${dir}/cgroup.procs`, String(pid))
+      return () => {
+        writeFileSync(`${v2}/cgroup.procs`, String(pid))
+        rmdirSync(dir)
+      }
+    }
+    return 'no cgroup CPU controller'
+  } catch (err) {
+    return `cgroup not writable: ${(err as Error).message}`
+  }
+}
+
+const avg = (xs: number[]) => median(xs)
+
+export async function runBench(opts: BenchOptions): Promise<{ results: Results; dir: string }> {
+  const profile = PROFILES[opts.profile]
+  const log = opts.log
+  const run = Date.now().toString(36)
+  const startedAt = new Date().toISOString()
+  const skipped: string[] = []
+  let cluster: Cluster | undefined
+  let redis: Redis | undefined
+  try {
+    const sweep = opts.gateway ? [0] : profile.sweep.filter((r) => r <= (opts.maxReplicas ?? 64))
+    if (opts.gateway) {
+      skipped.push(
+        'replica sweep, CPU cost per tier, faults and the capacity model (they need process control; --gateway measures the gateway as it is)',
+      )
+    } else {
+      log(`starting a native cluster with ${Math.max(...sweep)} replicas per service`)
+      cluster = await startCluster({ replicas: Math.max(...sweep), port: 0, env: CLUSTER_ENV })
+    }
+    const base = opts.gateway ?? cluster!.url
+    const redisUrl = opts.redisUrl ?? cluster?.redis.url
+    if (redisUrl) {
+      redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+      // The fault scenarios stop Redis on purpose; the bench's own client just waits for it.
+      redis.on('error', () => {})
+    } else
+      skipped.push('Redis commands and CPU per request (pass --redis-url to measure them against a gateway)')
+    const generatorCpus = cluster ? await pinCluster(cluster) : undefined
+    const pinning = generatorCpus
+      ? `Servers pinned to CPU 0, load generator to CPU ${generatorCpus}.`
+      : 'No CPU pinning.'
+    if (!vegetaBinary())
+      skipped.push(
+        'open-model latency (vegeta not found): latency measured with autocannon at a fixed rate, which hides stalls (coordinated omission)',
+      )
+
+    log('measuring signing algorithms (cold and warm verification)')
+    const algorithms = {
+      verify: measureAlgorithms(opts.profile === 'full' ? 4000 : 1000),
+      ...(redis ? { redisRoundTripUs: await redisRoundTripUs(redis) } : {}),
+    }
+
+    log('building credential pools')
+    const pools = new Map<TokenProfile, { sessions: Login[]; tokens: Login[] }>()
+    for (const tp of profile.tokenProfiles) {
+      const maxLogins = opts.gateway ? 10 : tp === 'cold' ? profile.coldLogins : Number.POSITIVE_INFINITY
+      pools.set(tp, await credentialPool(base, tp, run, maxLogins))
+      log(
+        `  ${tp}: ${pools.get(tp)!.sessions.length} sessions, ${pools.get(tp)!.tokens.length} access tokens`,
+      )
+    }
+
+    let backgroundCallsPerS = 0
+    if (redis) {
+      const before = await redisStats(redis)
+      await new Promise((r) => setTimeout(r, 1000))
+      backgroundCallsPerS = (await redisStats(redis)).calls - before.calls
+    }
+
+    // A fresh Node process runs interpreted until its hot paths are compiled: the first mode measured
+    // would pay for every process's JIT warm-up. One pass over every mode first.
+    log('warming up every mode')
+    for (const tp of profile.tokenProfiles) {
+      for (const mode of MODES as readonly Mode[]) {
+        await saturate(base, requestPool(mode, pools.get(tp)!), {
+          connections: CONNECTIONS,
+          durationS: Math.max(0.5, profile.warmupS * 2),
+          cpus: generatorCpus,
+        })
+      }
+    }
+
+    const runs: Run[] = []
+    const algorithm = 'EdDSA' as const
+    const generatorName = opts.generator === 'k6' ? 'k6 (throughput.js)' : 'autocannon'
+    let latencyGenerator = vegetaBinary() ? 'vegeta (open model)' : 'autocannon (fixed rate, closed loop)'
+    for (const replicas of sweep) {
+      if (cluster && replicas !== cluster.activeReplicas) await cluster.setActiveReplicas(replicas)
+      const activeNames = cluster
+        ? [...cluster.replicas.values()].flatMap((l) => l.slice(0, replicas).map((p) => p.replica))
+        : []
+      for (const tp of profile.tokenProfiles) {
+        const pool = pools.get(tp)!
+        const samples = new Map<Mode, { load: LoadResult; cost: TierCost | undefined }[]>()
+        for (let rep = 0; rep < profile.repetitions; rep++) {
+          // Interleaved: every mode once per repetition, starting at a different mode each time.
+          const order = MODES.map((_, i) => MODES[(i + rep) % MODES.length] as Mode)
+          for (const mode of order) {
+            const requests = requestPool(mode, pool)
+            await saturate(base, requests, {
+              connections: CONNECTIONS,
+              durationS: profile.warmupS,
+              cpus: generatorCpus,
+            })
+            const { result, cost } = await measureWindow(
+              cluster,
+              redis,
+              backgroundCallsPerS,
+              activeNames,
+              () =>
+                opts.generator === 'k6'
+                  ? k6Saturate(base, mode, tp, profile.windowS, CONNECTIONS)
+                  : saturate(base, requests, {
+                      connections: CONNECTIONS,
+                      durationS: profile.windowS,
+                      cpus: generatorCpus,
+                    }),
+            )
+            samples.set(mode, [...(samples.get(mode) ?? []), { load: result, cost }])
+            log(
+              `  replicas=${replicas} ${tp} ${mode.padEnd(14)} rep ${rep + 1}/${profile.repetitions}: ${Math.round(result.rps)} req/s, ${result.non2xx + result.errors} non-2xx`,
+            )
+          }
+        }
+        // Latency at one fixed arrival rate for every mode: half the slowest mode's saturation rate.
+        const rate = Math.max(
+          10,
+          0.5 * Math.min(...[...samples.values()].map((s) => median(s.map((x) => x.load.rps)))),
+        )
+        const modes: Record<string, ModeRun> = {}
+        for (const mode of MODES as readonly Mode[]) {
+          const lat = await fixedRate(base, requestPool(mode, pool), {
+            rate,
+            durationS: profile.latencyS,
+            cpus: generatorCpus,
+          })
+          latencyGenerator = lat.generator
+          const s = samples.get(mode)!
+          const costs = s.map((x) => x.cost).filter((c): c is TierCost => c !== undefined)
+          modes[mode] = {
+            rps: median(s.map((x) => x.load.rps)),
+            rpsSpread: spread(s.map((x) => x.load.rps)),
+            p50Ms: lat.p50Ms,
+            p95Ms: lat.p95Ms,
+            p99Ms: lat.p99Ms,
+            latencyRate: rate,
+            errors: s.reduce((sum, x) => sum + x.load.non2xx + x.load.errors, 0) + lat.non2xx + lat.errors,
+            replicaCpuUsPerRequest: avg(costs.map((c) => c.replicaCpuUsPerRequest)),
+            nginxCpuUsPerRequest: avg(costs.map((c) => c.nginxCpuUsPerRequest)),
+            authCpuUsPerRequest: avg(costs.map((c) => c.authCpuUsPerRequest)),
+            redisCpuUsPerRequest: avg(costs.map((c) => c.redisCpuUsPerRequest)),
+            redisCommandsPerRequest: avg(costs.map((c) => c.redisCommandsPerRequest)),
+          }
+        }
+        runs.push({
+          replicas,
+          tokenProfile: tp,
+          algorithm,
+          generator: generatorName,
+          latencyGenerator,
+          modes,
+        })
+      }
+    }
+
+    log(`revocation probe: ${profile.revocationTrials} trials`)
+    const revocation = await revocationProbe(base, {
+      trials: profile.revocationTrials,
+      windowMs: REVOCATION_WINDOW_MS,
+      lanesPerMode: 2,
+      run,
+      onTrial: (i) => log(`  trial ${i + 1}/${profile.revocationTrials}`),
+    })
+
+    let faults: Results['faults'] = {}
+    if (cluster) {
+      log('faults')
+      faults = await runFaults(cluster, {
+        phaseMs: profile.faultPhaseMs,
+        run,
+        settleMs: 2500,
+        onScenario: (s) => log(`  ${s}`),
+      })
+    }
+
+    const capacityModel: Record<string, unknown> = {}
+    const head = runs.filter((r) => r.tokenProfile === 'warm').sort((a, b) => b.replicas - a.replicas)[0]
+    if (cluster && head) {
+      for (const mode of MODES) capacityModel[mode] = predict(mode, head.modes[mode] as TierCost)
+      capacityModel.assumptions = CAPACITY_ASSUMPTIONS
+      if (profile.capacityValidation) {
+        capacityModel.validation = await validateCapacity(
+          cluster,
+          redis!,
+          head,
+          pools.get('warm')!,
+          profile,
+          generatorCpus,
+          backgroundCallsPerS,
+          log,
+        )
+      }
+    } else if (!opts.gateway) {
+      skipped.push('capacity model (no warm run)')
+    }
+
+    const results: Results = {
+      machine: machine(pinning),
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      profile: opts.profile,
+      gateway: opts.gateway ?? 'native cluster',
+      settings: {
+        windowS: profile.windowS,
+        warmupS: profile.warmupS,
+        repetitions: profile.repetitions,
+        latencyS: profile.latencyS,
+        connections: CONNECTIONS,
+        replicaSweep: sweep,
+        revocationWindowMs: REVOCATION_WINDOW_MS,
+        warmPool: `${TOKEN_PROFILES.warm.logins} logins, each credential reused`,
+        coldPool: `${pools.get('cold')?.sessions.length ?? 0} sessions and ${pools.get('cold')?.tokens.length ?? 0} distinct access tokens, cycled`,
+        jwtVerifyCacheSize: Number(CLUSTER_ENV.JWT_VERIFY_CACHE_SIZE),
+        sessionCacheMaxEntries: Number(CLUSTER_ENV.SESSION_CACHE_MAX_ENTRIES),
+        sessionCacheTtlMs: Number(CLUSTER_ENV.SESSION_CACHE_TTL_MS),
+        pushedMaxStalenessMs: Number(CLUSTER_ENV.PUSHED_MAX_STALENESS_MS),
+        backgroundRedisCallsPerS: backgroundCallsPerS,
+      },
+      skipped,
+      runs,
+      revocation,
+      faults,
+      algorithms,
+      capacityModel,
+    }
+    const errors = validateResults(results)
+    if (errors.length)
+      throw new Error(`results.json does not match results.schema.json:\n${errors.join('\n')}`)
+    const dir = join(opts.outDir, startedAt.replace(/[:.]/g, '-'))
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+    writeFileSync(join(dir, 'report.md'), renderMarkdown(results))
+    writeFileSync(join(dir, 'report.html'), renderHtml(results))
+    return { results, dir }
+  } finally {
+    redis?.disconnect()
+    await cluster?.close()
+  }
+}
+
+/**
+ * Makes Redis the bottleneck on purpose (a CPU quota on its process) for `session`, the mode with
+ * one Redis command per request, predicts the throughput from the measured Redis CPU per request,
+ * and measures it.
+ */
+async function validateCapacity(
+  cluster: Cluster,
+  redis: Redis,
+  head: Run,
+  pool: { sessions: Login[]; tokens: Login[] },
+  profile: Profile,
+  generatorCpus: string | undefined,
+  backgroundCallsPerS: number,
+  log: (l: string) => void,
+): Promise<Record<string, unknown>> {
+  const mode: Mode = 'session'
+  const cost = head.modes[mode]!
+  const fraction = Math.min(0.5, Math.max(0.01, (0.3 * cost.rps * cost.redisCpuUsPerRequest) / 1e6))
+  const predictedRps = (fraction * 1e6) / cost.redisCpuUsPerRequest
+  const release = limitRedisCpu(cluster.redis.pid(), fraction)
+  if (typeof release === 'string') return { mode, skipped: release }
+  log(
+    `capacity check: Redis held to ${fraction.toFixed(3)} of a core, predicted ${Math.round(predictedRps)} req/s for ${mode}`,
+  )
+  try {
+    const requests = requestPool(mode, pool)
+    await saturate(cluster.url, requests, {
+      connections: CONNECTIONS,
+      durationS: profile.warmupS,
+      cpus: generatorCpus,
+    })
+    const active = [...cluster.replicas.values()].flatMap((l) =>
+      l.slice(0, head.replicas).map((p) => p.replica),
+    )
+    const { result } = await measureWindow(cluster, redis, backgroundCallsPerS, active, () =>
+      saturate(cluster.url, requests, {
+        connections: CONNECTIONS,
+        durationS: Math.max(2, profile.windowS),
+        cpus: generatorCpus,
+      }),
+    )
+    log(`  measured ${Math.round(result.rps)} req/s`)
+    return {
+      mode,
+      replicas: head.replicas,
+      redisCpuQuota: fraction,
+      predictedRps,
+      measuredRps: result.rps,
+      unconstrainedRps: cost.rps,
+    }
+  } finally {
+    release()
+  }
+}
+
+export function comparisonTable(results: Results): string {
+  const head = headlineRun(results)
+  return head ? costTable(head) : '(no runs)'
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      gateway: { type: 'string' },
+      'redis-url': { type: 'string' },
+      'max-replicas': { type: 'string' },
+      generator: { type: 'string', default: 'native' },
+      out: { type: 'string', default: new URL('../results', import.meta.url).pathname },
+    },
+  })
+  if (values.generator !== 'native' && values.generator !== 'k6')
+    throw new Error('--generator must be native or k6')
+  if (values.generator === 'k6' && !hasBinary('k6'))
+    throw new Error('--generator k6 needs a k6 on PATH (authlab does not install it)')
+  const profile: ProfileName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full'
+  const started = Date.now()
+  const { results, dir } = await runBench({
+    profile,
+    generator: values.generator,
+    outDir: values.out,
+    ...(values.gateway ? { gateway: values.gateway.replace(/\/$/, '') } : {}),
+    ...(values['redis-url'] ? { redisUrl: values['redis-url'] } : {}),
+    ...(values['max-replicas'] ? { maxReplicas: Number(values['max-replicas']) } : {}),
+    log: (line) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`),
+  })
+  console.log(`\n${comparisonTable(results)}\n`)
+  console.log(`results: ${join(dir, 'results.json')}`)
+  console.log(`report:  ${join(dir, 'report.html')} (and report.md)`)
+}

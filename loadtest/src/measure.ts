@@ -1,0 +1,87 @@
+import type { Cluster } from '@authlab/cluster'
+import type { Redis } from 'ioredis'
+
+export interface RedisStats {
+  calls: number
+  cpuS: number
+}
+
+/** Total command calls and CPU seconds of Redis, from INFO (works for any Redis we can reach). */
+export async function redisStats(redis: Redis): Promise<RedisStats> {
+  const info = await redis.info('all')
+  let calls = 0
+  let cpuS = 0
+  for (const line of info.split('\r\n')) {
+    const cmd = /^cmdstat_([a-z|]+):calls=(\d+)/.exec(line)
+    if (cmd && cmd[1] !== 'info') calls += Number(cmd[2])
+    const cpu = /^used_cpu_(sys|user):([\d.]+)/.exec(line)
+    if (cpu) cpuS += Number(cpu[2])
+  }
+  return { calls, cpuS }
+}
+
+export interface TierCost {
+  replicaCpuUsPerRequest: number
+  nginxCpuUsPerRequest: number
+  authCpuUsPerRequest: number
+  redisCpuUsPerRequest: number
+  redisCommandsPerRequest: number
+}
+
+/**
+ * CPU time of every tier and Redis command counts around a measured window, divided by the
+ * requests served. `background` (commands/s when idle: heartbeats of jwt-pushed, rate limiter
+ * expiries) is subtracted so a mode is charged only for what its requests cause.
+ */
+export async function measureWindow<T extends { ok: number }>(
+  cluster: Cluster | undefined,
+  redis: Redis | undefined,
+  backgroundCallsPerS: number,
+  activeReplicas: string[],
+  window: () => Promise<T>,
+): Promise<{ result: T; cost: TierCost | undefined }> {
+  const cpuBefore = cluster ? await cluster.cpuTimes() : undefined
+  const redisBefore = redis ? await redisStats(redis) : undefined
+  const started = Date.now()
+  const result = await window()
+  const elapsedS = (Date.now() - started) / 1000
+  const cpuAfter = cluster ? await cluster.cpuTimes() : undefined
+  const redisAfter = redis ? await redisStats(redis) : undefined
+  if (result.ok === 0) return { result, cost: undefined }
+  const perRequestUs = (ms: number) => (ms * 1000) / result.ok
+  const delta = (name: string) => (cpuAfter && cpuBefore ? (cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0) : 0)
+  const redisCalls =
+    redisAfter && redisBefore ? redisAfter.calls - redisBefore.calls - backgroundCallsPerS * elapsedS : 0
+  return {
+    result,
+    cost: {
+      replicaCpuUsPerRequest: perRequestUs(activeReplicas.reduce((sum, r) => sum + delta(r), 0)),
+      nginxCpuUsPerRequest: perRequestUs(delta('nginx')),
+      authCpuUsPerRequest: perRequestUs(delta('auth')),
+      redisCpuUsPerRequest:
+        redisAfter && redisBefore ? ((redisAfter.cpuS - redisBefore.cpuS) * 1e6) / result.ok : 0,
+      redisCommandsPerRequest: Math.max(0, redisCalls / result.ok),
+    },
+  }
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+/** Relative spread (max - min) / median, to show how repeatable a figure was. */
+export function spread(values: number[]): number {
+  const m = median(values)
+  return m === 0 ? 0 : (Math.max(...values) - Math.min(...values)) / m
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
+}

@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+
+const SCHEMA = JSON.parse(readFileSync(new URL('../results.schema.json', import.meta.url), 'utf8'))
+
+/** Validates a results document against results.schema.json; returns the errors, none when valid. */
+export function validateResults(results: unknown): string[] {
+  const ajv = new Ajv2020({ allErrors: true, validateFormats: false })
+  const validate = ajv.compile(SCHEMA)
+  if (validate(results)) return []
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`)
+}
