@@ -12,7 +12,8 @@ import { CAPACITY_ASSUMPTIONS, predict } from './capacity.ts'
 import { credentialPool, type Login, type Mode, requestPool, type TokenProfile } from './credentials.ts'
 import { runFaults } from './faults.ts'
 import { k6Saturate } from './k6.ts'
-import { fixedRate, type LoadResult, saturate, vegetaBinary } from './load.ts'
+import type { PooledRequest } from './load.ts'
+import { fixedRate, LoadGenerator, type LoadResult, vegetaBinary } from './load.ts'
 import { measureWindow, median, redisStats, spread, type TierCost } from './measure.ts'
 import { costTable, headlineRun, renderHtml, renderMarkdown } from './report.ts'
 import type { ModeRun, Results, Run } from './results.ts'
@@ -33,6 +34,11 @@ interface Profile {
   capacityValidation: boolean
   /** cap on cold-profile logins (argon2 per login is the slow part of the setup) */
   coldLogins: number
+  /** measure the cold profile at every replica count, or only at the largest */
+  coldAtEveryCount: boolean
+  /** measure fixed-rate latency at every replica count, or only at the largest */
+  latencyAtEveryCount: boolean
+  faultSettleMs: number
 }
 
 const PROFILES: Record<ProfileName, Profile> = {
@@ -40,37 +46,46 @@ const PROFILES: Record<ProfileName, Profile> = {
     sweep: [2],
     tokenProfiles: ['warm'],
     windowS: 1,
-    warmupS: 0.2,
+    warmupS: 0,
     repetitions: 1,
     latencyS: 0.5,
     revocationTrials: 3,
     faultPhaseMs: 800,
+    faultSettleMs: 2500,
     capacityValidation: false,
     coldLogins: 40,
+    coldAtEveryCount: false,
+    latencyAtEveryCount: true,
   },
   quick: {
     sweep: [1, 2],
     tokenProfiles: ['warm', 'cold'],
     windowS: 1,
-    warmupS: 0.2,
+    warmupS: 0,
     repetitions: 1,
-    latencyS: 0.6,
-    revocationTrials: 4,
-    faultPhaseMs: 800,
+    latencyS: 0.5,
+    revocationTrials: 3,
+    faultPhaseMs: 600,
+    faultSettleMs: 2200,
     capacityValidation: true,
-    coldLogins: 60,
+    coldLogins: 40,
+    coldAtEveryCount: false,
+    latencyAtEveryCount: false,
   },
   full: {
     sweep: [1, 2, 4],
     tokenProfiles: ['warm', 'cold'],
-    windowS: 3,
+    windowS: 2,
     warmupS: 0.5,
     repetitions: 3,
-    latencyS: 3,
+    latencyS: 2,
     revocationTrials: 30,
     faultPhaseMs: 3000,
+    faultSettleMs: 2500,
     capacityValidation: true,
     coldLogins: 150,
+    coldAtEveryCount: true,
+    latencyAtEveryCount: true,
   },
 }
 
@@ -177,6 +192,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
   const skipped: string[] = []
   let cluster: Cluster | undefined
   let redis: Redis | undefined
+  let generator: LoadGenerator | undefined
   try {
     const sweep = opts.gateway ? [0] : profile.sweep.filter((r) => r <= (opts.maxReplicas ?? 64))
     if (opts.gateway) {
@@ -196,6 +212,9 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     } else
       skipped.push('Redis commands and CPU per request (pass --redis-url to measure them against a gateway)')
     const generatorCpus = cluster ? await pinCluster(cluster) : undefined
+    generator = LoadGenerator.start(generatorCpus)
+    const saturate = (url: string, pool: PooledRequest[], o: { connections: number; durationS: number }) =>
+      generator!.saturate(url, pool, o)
     const pinning = generatorCpus
       ? `Servers pinned to CPU 0, load generator to CPU ${generatorCpus}.`
       : 'No CPU pinning.'
@@ -231,13 +250,12 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     // would pay for every process's JIT warm-up. One pass over every mode first.
     log('warming up every mode')
     for (const tp of profile.tokenProfiles) {
-      for (const mode of MODES as readonly Mode[]) {
-        await saturate(base, requestPool(mode, pools.get(tp)!), {
-          connections: CONNECTIONS,
-          durationS: Math.max(0.5, profile.warmupS * 2),
-          cpus: generatorCpus,
-        })
-      }
+      // One window over all modes interleaved (autocannon stops on whole-second ticks, so many short
+      // warm-ups would cost a second each).
+      const mixed = (MODES as readonly Mode[]).flatMap((mode) =>
+        requestPool(mode, pools.get(tp)!).slice(0, 64),
+      )
+      await saturate(base, mixed, { connections: CONNECTIONS, durationS: 2 })
     }
 
     const runs: Run[] = []
@@ -250,6 +268,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
         ? [...cluster.replicas.values()].flatMap((l) => l.slice(0, replicas).map((p) => p.replica))
         : []
       for (const tp of profile.tokenProfiles) {
+        if (tp === 'cold' && !profile.coldAtEveryCount && replicas !== Math.max(...sweep)) continue
         const pool = pools.get(tp)!
         const samples = new Map<Mode, { load: LoadResult; cost: TierCost | undefined }[]>()
         for (let rep = 0; rep < profile.repetitions; rep++) {
@@ -260,7 +279,6 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
             await saturate(base, requests, {
               connections: CONNECTIONS,
               durationS: profile.warmupS,
-              cpus: generatorCpus,
             })
             const { result, cost } = await measureWindow(
               cluster,
@@ -273,7 +291,6 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
                   : saturate(base, requests, {
                       connections: CONNECTIONS,
                       durationS: profile.windowS,
-                      cpus: generatorCpus,
                     }),
             )
             samples.set(mode, [...(samples.get(mode) ?? []), { load: result, cost }])
@@ -288,12 +305,23 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           0.5 * Math.min(...[...samples.values()].map((s) => median(s.map((x) => x.load.rps)))),
         )
         const modes: Record<string, ModeRun> = {}
+        const measureLatency = profile.latencyAtEveryCount || replicas === Math.max(...sweep)
         for (const mode of MODES as readonly Mode[]) {
-          const lat = await fixedRate(base, requestPool(mode, pool), {
-            rate,
-            durationS: profile.latencyS,
-            cpus: generatorCpus,
-          })
+          const lat = measureLatency
+            ? await fixedRate(base, requestPool(mode, pool), {
+                rate,
+                durationS: profile.latencyS,
+                cpus: generatorCpus,
+                fallback: generator,
+              })
+            : {
+                p50Ms: Number.NaN,
+                p95Ms: Number.NaN,
+                p99Ms: Number.NaN,
+                non2xx: 0,
+                errors: 0,
+                generator: latencyGenerator,
+              }
           latencyGenerator = lat.generator
           const s = samples.get(mode)!
           const costs = s.map((x) => x.cost).filter((c): c is TierCost => c !== undefined)
@@ -323,6 +351,28 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       }
     }
 
+    // Before the faults: the data-loss scenario deletes the sessions this check runs on.
+    const capacityModel: Record<string, unknown> = {}
+    const head = runs.filter((r) => r.tokenProfile === 'warm').sort((a, b) => b.replicas - a.replicas)[0]
+    if (cluster && head) {
+      for (const mode of MODES) capacityModel[mode] = predict(mode, head.modes[mode] as TierCost)
+      capacityModel.assumptions = CAPACITY_ASSUMPTIONS
+      if (profile.capacityValidation) {
+        capacityModel.validation = await validateCapacity(
+          generator,
+          cluster,
+          redis!,
+          head,
+          pools.get('warm')!,
+          profile,
+          backgroundCallsPerS,
+          log,
+        )
+      }
+    } else if (!opts.gateway) {
+      skipped.push('capacity model (no warm run)')
+    }
+
     log(`revocation probe: ${profile.revocationTrials} trials`)
     const revocation = await revocationProbe(base, {
       trials: profile.revocationTrials,
@@ -341,27 +391,6 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
         settleMs: 2500,
         onScenario: (s) => log(`  ${s}`),
       })
-    }
-
-    const capacityModel: Record<string, unknown> = {}
-    const head = runs.filter((r) => r.tokenProfile === 'warm').sort((a, b) => b.replicas - a.replicas)[0]
-    if (cluster && head) {
-      for (const mode of MODES) capacityModel[mode] = predict(mode, head.modes[mode] as TierCost)
-      capacityModel.assumptions = CAPACITY_ASSUMPTIONS
-      if (profile.capacityValidation) {
-        capacityModel.validation = await validateCapacity(
-          cluster,
-          redis!,
-          head,
-          pools.get('warm')!,
-          profile,
-          generatorCpus,
-          backgroundCallsPerS,
-          log,
-        )
-      }
-    } else if (!opts.gateway) {
-      skipped.push('capacity model (no warm run)')
     }
 
     const results: Results = {
@@ -403,6 +432,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     writeFileSync(join(dir, 'report.html'), renderHtml(results))
     return { results, dir }
   } finally {
+    generator?.close()
     redis?.disconnect()
     await cluster?.close()
   }
@@ -414,12 +444,12 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
  * and measures it.
  */
 async function validateCapacity(
+  generator: LoadGenerator,
   cluster: Cluster,
   redis: Redis,
   head: Run,
   pool: { sessions: Login[]; tokens: Login[] },
   profile: Profile,
-  generatorCpus: string | undefined,
   backgroundCallsPerS: number,
   log: (l: string) => void,
 ): Promise<Record<string, unknown>> {
@@ -434,22 +464,17 @@ async function validateCapacity(
   )
   try {
     const requests = requestPool(mode, pool)
-    await saturate(cluster.url, requests, {
-      connections: CONNECTIONS,
-      durationS: profile.warmupS,
-      cpus: generatorCpus,
-    })
+    await generator.saturate(cluster.url, requests, { connections: CONNECTIONS, durationS: 1 })
     const active = [...cluster.replicas.values()].flatMap((l) =>
       l.slice(0, head.replicas).map((p) => p.replica),
     )
     const { result } = await measureWindow(cluster, redis, backgroundCallsPerS, active, () =>
-      saturate(cluster.url, requests, {
+      generator.saturate(cluster.url, requests, {
         connections: CONNECTIONS,
         durationS: Math.max(2, profile.windowS),
-        cpus: generatorCpus,
       }),
     )
-    log(`  measured ${Math.round(result.rps)} req/s`)
+    log(`  measured ${Math.round(result.rps)} req/s (${result.non2xx} non-2xx, ${result.errors} errors)`)
     return {
       mode,
       replicas: head.replicas,

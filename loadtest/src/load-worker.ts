@@ -1,9 +1,8 @@
-// Runs one autocannon window in its own process, so the generator can be pinned to a CPU apart
-// from the servers (taskset). Input: a JSON file (argv[2]); output: one JSON line on stdout.
-import { readFileSync } from 'node:fs'
+// The load generator process: started once per bench, pinned to its own CPUs, and given one
+// autocannon window at a time over IPC (starting autocannon per window costs more than a window).
 import autocannon from 'autocannon'
 
-interface Input {
+export interface WorkerInput {
   url: string
   pool: { path: string; headers: Record<string, string> }[]
   connections: number
@@ -11,27 +10,26 @@ interface Input {
   overallRate?: number
 }
 
-const input = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as Input
-let next = 0
-const result = await autocannon({
-  url: input.url,
-  connections: input.connections,
-  duration: input.durationS,
-  ...(input.overallRate ? { overallRate: input.overallRate } : {}),
-  requests: [
-    {
-      method: 'GET',
-      // Walks the credential pool round robin: the token profile decides what each request carries.
-      setupRequest: (req) => {
-        const r = input.pool[next++ % input.pool.length]!
-        return { ...req, path: r.path, headers: { ...req.headers, ...r.headers } }
+async function window(input: WorkerInput) {
+  let next = 0
+  const result = await autocannon({
+    url: input.url,
+    connections: input.connections,
+    duration: input.durationS,
+    ...(input.overallRate ? { overallRate: input.overallRate } : {}),
+    requests: [
+      {
+        method: 'GET',
+        // Walks the credential pool round robin: the token profile decides what each request carries.
+        setupRequest: (req) => {
+          const r = input.pool[next++ % input.pool.length]!
+          return { ...req, path: r.path, headers: { ...req.headers, ...r.headers } }
+        },
       },
-    },
-  ],
-})
-const stats = result.statusCodeStats as unknown as Record<string, { count: number }>
-process.stdout.write(
-  `${JSON.stringify({
+    ],
+  })
+  const stats = result.statusCodeStats as unknown as Record<string, { count: number }>
+  return {
     requests: result.requests.total,
     ok: result['2xx'],
     non2xx: result.non2xx,
@@ -41,5 +39,15 @@ process.stdout.write(
     p95Ms: (result.latency as unknown as Record<string, number>).p97_5 ?? result.latency.p99,
     p99Ms: result.latency.p99,
     statusCounts: Object.fromEntries(Object.entries(stats ?? {}).map(([k, v]) => [k, v.count])),
-  })}\n`,
-)
+  }
+}
+
+process.on('message', async (message: { id: number; input: WorkerInput }) => {
+  try {
+    process.send?.({ id: message.id, result: await window(message.input) })
+  } catch (err) {
+    process.send?.({ id: message.id, error: (err as Error).message })
+  }
+})
+// Stay alive until the parent disconnects.
+process.on('disconnect', () => process.exit(0))

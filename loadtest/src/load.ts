@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,25 +53,60 @@ function collect(command: string, args: string[]): Promise<string> {
   })
 }
 
-/** Closed-loop saturation with autocannon: as fast as `connections` keep-alive connections allow. */
-export async function saturate(
-  url: string,
-  pool: PooledRequest[],
-  opts: { connections: number; durationS: number; cpus?: string; overallRate?: number },
-): Promise<LoadResult> {
-  return withTempDir(async (dir) => {
-    const input = join(dir, 'input.json')
-    await writeFile(input, JSON.stringify({ url, pool, ...opts }))
-    const [command, args] = pinned(opts.cpus, process.execPath, [WORKER, input])
-    const r = JSON.parse(await collect(command, args)) as Omit<LoadResult, 'rps' | 'generator'> & {
-      durationS: number
+type WorkerResult = Omit<LoadResult, 'rps' | 'generator'> & { durationS: number }
+
+/**
+ * The autocannon process, pinned with taskset to `cpus` (all its threads, and the ones it starts
+ * later inherit the mask), kept for the whole bench.
+ */
+export class LoadGenerator {
+  readonly #child: ChildProcess
+  readonly #pending = new Map<number, { resolve: (r: WorkerResult) => void; reject: (e: Error) => void }>()
+  #next = 0
+
+  private constructor(child: ChildProcess) {
+    this.#child = child
+    child.on('message', (m: { id: number; result?: WorkerResult; error?: string }) => {
+      const waiter = this.#pending.get(m.id)
+      this.#pending.delete(m.id)
+      if (m.result) waiter?.resolve(m.result)
+      else waiter?.reject(new Error(m.error ?? 'load worker failed'))
+    })
+    child.once('exit', (code) => {
+      for (const w of this.#pending.values()) w.reject(new Error(`load worker exited (${code})`))
+      this.#pending.clear()
+    })
+  }
+
+  static start(cpus?: string): LoadGenerator {
+    const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    if (cpus && child.pid && hasBinary('taskset')) {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(child.pid)], { stdio: 'ignore' })
     }
+    return new LoadGenerator(child)
+  }
+
+  /** Closed-loop saturation: as fast as `connections` keep-alive connections allow. */
+  async saturate(
+    url: string,
+    pool: PooledRequest[],
+    opts: { connections: number; durationS: number; overallRate?: number },
+  ): Promise<LoadResult> {
+    const id = this.#next++
+    const r = await new Promise<WorkerResult>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#child.send({ id, input: { url, pool, ...opts } })
+    })
     return {
       ...r,
       rps: r.ok / r.durationS,
       generator: opts.overallRate ? 'autocannon (fixed rate, closed loop)' : 'autocannon',
     }
-  })
+  }
+
+  close(): void {
+    this.#child.disconnect()
+  }
 }
 
 const REPO_TOOLS = new URL('../../.tools/bin/', import.meta.url).pathname
@@ -90,16 +125,16 @@ export function vegetaBinary(): string | undefined {
 export async function fixedRate(
   url: string,
   pool: PooledRequest[],
-  opts: { rate: number; durationS: number; cpus?: string },
+  opts: { rate: number; durationS: number; cpus?: string; fallback: LoadGenerator },
 ): Promise<LoadResult> {
   const vegeta = vegetaBinary()
-  if (!vegeta)
-    return saturate(url, pool, {
+  if (!vegeta) {
+    return opts.fallback.saturate(url, pool, {
       connections: 16,
       durationS: opts.durationS,
-      cpus: opts.cpus,
       overallRate: opts.rate,
     })
+  }
   return withTempDir(async (dir) => {
     const targets = join(dir, 'targets.txt')
     await writeFile(

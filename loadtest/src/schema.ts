@@ -7,6 +7,7 @@ const SCHEMA = JSON.parse(readFileSync(new URL('../results.schema.json', import.
 export function validateResults(results: unknown): string[] {
   const ajv = new Ajv2020({ allErrors: true, validateFormats: false })
   const validate = ajv.compile(SCHEMA)
-  if (validate(results)) return []
+  // Round-trip through JSON first: what is checked is what gets written (NaN becomes null).
+  if (validate(JSON.parse(JSON.stringify(results)))) return []
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`)
 }
