@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +21,8 @@ import { revocationProbe } from './revocation.ts'
 import { validateResults } from './schema.ts'
 
 type ProfileName = 'smoke' | 'quick' | 'full'
+
+type Pool = { sessions: Login[]; tokens: Login[]; builtAt: number }
 
 interface Profile {
   sweep: number[]
@@ -68,7 +70,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     faultPhaseMs: 600,
     faultSettleMs: 2200,
     capacityValidation: true,
-    coldLogins: 40,
+    coldLogins: 64,
     coldAtEveryCount: false,
     latencyAtEveryCount: false,
   },
@@ -92,6 +94,8 @@ const PROFILES: Record<ProfileName, Profile> = {
 // Bench cluster settings: caches smaller than the cold pool's share per replica and larger than
 // the warm pool's, so the token profiles are what they say.
 const CLUSTER_ENV = {
+  // A full run lasts longer than the default 5-minute access TTL; the pools are refreshed anyway.
+  ACCESS_TOKEN_TTL_S: '3600',
   LOGIN_RATE_LIMIT_PER_IP: '1000000',
   LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
   JWT_VERIFY_CACHE_SIZE: '32',
@@ -113,12 +117,10 @@ export interface BenchOptions {
   log: (line: string) => void
 }
 
+/** What a `--version`-style command prints, on stdout or (nginx) stderr. */
 function version(command: string, args: string[]): string | undefined {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
-  } catch (err) {
-    return (err as { stderr?: string }).stderr?.trim() || undefined
-  }
+  const r = spawnSync(command, args, { encoding: 'utf8' })
+  return r.error ? undefined : `${r.stdout}${r.stderr}`.trim() || undefined
 }
 
 function machine(pinning: string) {
@@ -145,7 +147,7 @@ async function pinCluster(cluster: Cluster): Promise<string | undefined> {
     for (const pid of pids)
       if (pid > 0) execFileSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' })
   }
-  return `1-${cpus().length - 1}`
+  return cpus().length === 2 ? '1' : `1-${cpus().length - 1}`
 }
 
 /** Holds Redis to `fraction` of a core with a cgroup (v1 or v2) CPU quota; returns a release function. */
@@ -230,13 +232,25 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     }
 
     log('building credential pools')
-    const pools = new Map<TokenProfile, { sessions: Login[]; tokens: Login[] }>()
-    for (const tp of profile.tokenProfiles) {
+    const pools = new Map<TokenProfile, Pool>()
+    const buildPool = async (tp: TokenProfile) => {
       const maxLogins = opts.gateway ? 10 : tp === 'cold' ? profile.coldLogins : Number.POSITIVE_INFINITY
-      pools.set(tp, await credentialPool(base, tp, run, maxLogins))
-      log(
-        `  ${tp}: ${pools.get(tp)!.sessions.length} sessions, ${pools.get(tp)!.tokens.length} access tokens`,
+      const pool = await credentialPool(
+        base,
+        tp,
+        `${run}-${pools.size}-${Date.now().toString(36)}`,
+        maxLogins,
       )
+      pools.set(tp, { ...pool, builtAt: Date.now() })
+      log(`  ${tp}: ${pool.sessions.length} sessions, ${pool.tokens.length} access tokens`)
+    }
+    for (const tp of profile.tokenProfiles) await buildPool(tp)
+    // Tokens must not expire mid-run (a gateway's TTL is not ours to set): rebuild at 60 % of it.
+    const fresh = async (tp: TokenProfile) => {
+      const pool = pools.get(tp)!
+      const ttlMs = (pool.tokens[0]?.expiresIn ?? 300) * 1000
+      if (Date.now() - pool.builtAt > 0.6 * ttlMs) await buildPool(tp)
+      return pools.get(tp)!
     }
 
     let backgroundCallsPerS = 0
@@ -269,7 +283,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
         : []
       for (const tp of profile.tokenProfiles) {
         if (tp === 'cold' && !profile.coldAtEveryCount && replicas !== Math.max(...sweep)) continue
-        const pool = pools.get(tp)!
+        const pool = await fresh(tp)
         const samples = new Map<Mode, { load: LoadResult; cost: TierCost | undefined }[]>()
         for (let rep = 0; rep < profile.repetitions; rep++) {
           // Interleaved: every mode once per repetition, starting at a different mode each time.
@@ -363,7 +377,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           cluster,
           redis!,
           head,
-          pools.get('warm')!,
+          await fresh('warm'),
           profile,
           backgroundCallsPerS,
           log,

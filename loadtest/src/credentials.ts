@@ -11,6 +11,8 @@ import type { PooledRequest } from './load.ts'
 
 export interface Login {
   accessToken: string
+  /** seconds the access token lives, as the auth service said */
+  expiresIn: number
   refreshToken: string
   sessionId: string
   user: { id: string }
@@ -46,7 +48,7 @@ export async function login(base: string, email: string): Promise<Login> {
 export async function refresh(base: string, current: Login): Promise<Login> {
   const res = await post(`${base}/auth/refresh`, { refreshToken: current.refreshToken })
   if (res.status !== 200) throw new Error(`refresh: ${res.status}`)
-  const pair = (await res.json()) as { accessToken: string; refreshToken: string }
+  const pair = (await res.json()) as { accessToken: string; refreshToken: string; expiresIn: number }
   return { ...current, ...pair }
 }
 

@@ -101,14 +101,18 @@ export function findings(r: Results): string[] {
     }
   }
   const rev = r.revocation
+  const eventual = (mode: string) =>
+    rev[mode]?.acceptedAfterRevoke
+      ? `\`${mode}\` accepted ${rev[mode]!.acceptedAfterRevoke} requests for at most ${f0(rev[mode]!.windowMsMax)} ms`
+      : `\`${mode}\` accepted nothing either`
   if (Object.keys(rev).length > 0) {
     const immediate = ['session', 'jwt-denylist', 'introspect'].filter(
       (m) => rev[m]?.acceptedAfterRevoke === 0,
     )
     out.push(
       `After logout-all returned, ${immediate.map((m) => `\`${m}\``).join(', ')} accepted nothing on any replica; ` +
-        `\`jwt-pushed\` accepted for at most ${f0(rev['jwt-pushed']?.windowMsMax)} ms, \`session-cached\` for at most ` +
-        `${f0(rev['session-cached']?.windowMsMax)} ms; \`jwt\` kept accepting until exp (${rev.jwt?.acceptedAfterRevoke ?? 0} requests in the probe window).`,
+        `${eventual('jwt-pushed')}; ${eventual('session-cached')}; ` +
+        `\`jwt\` kept accepting until exp (${rev.jwt?.acceptedAfterRevoke ?? 0} requests in the probe window).`,
     )
   }
   return out
@@ -123,7 +127,9 @@ function sweepTable(r: Results, profile: 'warm' | 'cold'): string {
       `\`${mode}\``,
       ...runs.map((x) => f0(x.modes[mode]?.rps)),
       ...runs.map((x) => f2(x.modes[mode]?.p99Ms)),
-      runs.map((x) => `${f0((x.modes[mode]?.rpsSpread ?? 0) * 100)}%`).join(' / '),
+      Number(r.settings.repetitions) > 1
+        ? runs.map((x) => `${f0((x.modes[mode]?.rpsSpread ?? 0) * 100)}%`).join(' / ')
+        : '–',
     ]),
   )
 }

@@ -34,3 +34,9 @@ test('unknown variables are dropped so the config is exactly the schema', () => 
   const config = loadConfig(Schema, { SOMETHING_ELSE: 'x' }) as Record<string, unknown>
   assert.equal(config.SOMETHING_ELSE, undefined)
 })
+
+test('an empty variable counts as unset, so its default applies', () => {
+  const config = loadConfig(Schema, { PORT: '', HOST: '' })
+  assert.equal(config.PORT, 3000)
+  assert.equal(config.HOST, '127.0.0.1')
+})

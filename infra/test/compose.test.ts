@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:net'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+
+// docker compose up, for real: the images built from infra/docker/Dockerfile, Redis, Postgres and
+// nginx from NODE_IMAGE/REDIS_IMAGE/POSTGRES_IMAGE/NGINX_IMAGE (our CI sets them to stand-ins).
+const run = promisify(execFile)
+const ROOT = new URL('../../', import.meta.url).pathname
+const PROJECT = `authlab-e2e-${process.pid}`
+const MODES = [
+  'none',
+  'jwt',
+  'session',
+  'session-cached',
+  'jwt-denylist',
+  'jwt-pushed',
+  'introspect',
+] as const
+type Mode = (typeof MODES)[number]
+let base = ''
+let env: NodeJS.ProcessEnv = {}
+
+async function compose(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', ['compose', '-p', PROJECT, ...args], {
+    cwd: ROOT,
+    env,
+    maxBuffer: 1 << 26,
+    timeout: 15 * 60_000,
+  })
+  return stdout
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** On a failure, the logs of what failed are the first thing anyone needs. */
+async function logsOnFailure<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    const logs = await compose('logs', '--no-color', '--tail', '60').catch((e: Error) => e.message)
+    console.error(`--- ${what} failed; docker compose logs ---\n${logs}`)
+    throw err
+  }
+}
+
+before(async () => {
+  env = {
+    ...process.env,
+    GATEWAY_PORT: String(await freePort()),
+    ACCESS_TOKEN_TTL_S: '60',
+    LOG_LEVEL: 'warn',
+  }
+  base = `http://127.0.0.1:${env.GATEWAY_PORT}`
+  await logsOnFailure('docker compose up', () =>
+    compose('up', '-d', '--build', '--wait', '--wait-timeout', '240'),
+  )
+})
+
+after(async () => {
+  await compose('down', '-v', '--remove-orphans', '--timeout', '5').catch(() => {})
+})
+
+interface Login {
+  accessToken: string
+  sessionId: string
+}
+
+async function login(): Promise<Login> {
+  const body = JSON.stringify({
+    email: `e2e-${Date.now()}-${Math.random()}@example.test`,
+    password: 'correct horse battery staple',
+  })
+  const headers = { 'content-type': 'application/json' }
+  const reg = await fetch(`${base}/auth/register`, { method: 'POST', headers, body })
+  assert.equal(reg.status, 201, await reg.text())
+  const res = await fetch(`${base}/auth/login`, { method: 'POST', headers, body })
+  assert.equal(res.status, 200)
+  return (await res.json()) as Login
+}
+
+const credential = (mode: Mode, l: Login): Record<string, string> =>
+  mode === 'session' || mode === 'session-cached'
+    ? { cookie: `sid=${l.sessionId}` }
+    : { authorization: `Bearer ${l.accessToken}` }
+
+async function get(service: string, mode: Mode, l: Login): Promise<{ status: number; replica: string }> {
+  const res = await fetch(`${base}/${service}/${mode}/me`, { headers: credential(mode, l) })
+  await res.arrayBuffer()
+  return { status: res.status, replica: res.headers.get('x-replica') ?? '' }
+}
+
+/** Status codes by replica, requesting until `replicas` distinct replicas answered (or 60 tries). */
+async function spread(service: string, mode: Mode, l: Login, replicas: number) {
+  const seen = new Map<string, Set<number>>()
+  for (let i = 0; i < 60 && seen.size < replicas; i++) {
+    const { status, replica } = await get(service, mode, l)
+    seen.set(replica, (seen.get(replica) ?? new Set()).add(status))
+  }
+  return seen
+}
+
+const statuses = (m: Map<string, Set<number>>) => new Set([...m.values()].flatMap((s) => [...s]))
+
+async function logoutAll(l: Login) {
+  const res = await fetch(`${base}/auth/logout-all`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${l.accessToken}` },
+  })
+  assert.equal(res.status, 204)
+}
+
+/** Steady idempotent requests until stopped; returns every non-200 seen. */
+function steady(l: Login) {
+  const failures: string[] = []
+  let count = 0
+  let running = true
+  const done = (async () => {
+    while (running) {
+      for (const service of ['orders', 'profile']) {
+        try {
+          const { status } = await get(service, 'jwt', l)
+          if (status !== 200) failures.push(`${service} ${status}`)
+        } catch (err) {
+          failures.push(`${service} ${(err as Error).message}`)
+        }
+        count++
+      }
+    }
+  })()
+  return {
+    failures,
+    count: () => count,
+    stop: async () => {
+      running = false
+      await done
+    },
+  }
+}
+
+test('the k6 service (profile loadtest) mounts loadtest/ and targets the gateway; checked by compose config only, never run', async () => {
+  const config = JSON.parse(await compose('--profile', 'loadtest', 'config', '--format', 'json')) as {
+    services: Record<
+      string,
+      {
+        image: string
+        profiles?: string[]
+        environment: Record<string, string>
+        volumes: { source: string; target: string }[]
+      }
+    >
+  }
+  const k6 = config.services.k6!
+  assert.match(k6.image, /^grafana\/k6:/)
+  assert.deepEqual(k6.profiles, ['loadtest'])
+  assert.equal(k6.environment.BASE_URL, 'http://nginx:8080')
+  assert.ok(k6.volumes.some((v) => v.source.endsWith('/loadtest') && v.target === '/scripts'))
+  const plain = JSON.parse(await compose('config', '--format', 'json')) as {
+    services: Record<string, unknown>
+  }
+  assert.equal(plain.services.k6, undefined, 'not part of a plain `up`')
+})
+
+test('register, login, and every mode of every service accepted, spread over all 3 replicas', async () => {
+  await logsOnFailure('modes', async () => {
+    const l = await login()
+    for (const service of ['orders', 'profile']) {
+      for (const mode of MODES) {
+        const seen = await spread(service, mode, l, 3)
+        assert.equal(seen.size, 3, `${service}/${mode}: ${[...seen.keys()]}`)
+        assert.deepEqual(statuses(seen), new Set([200]), `${service}/${mode}`)
+      }
+    }
+  })
+})
+
+test('logout-all: session, jwt-denylist and introspect reject at once on every replica, jwt-pushed within its bound', async () => {
+  const l = await login()
+  await spread('orders', 'jwt-pushed', l, 3)
+  await logoutAll(l)
+  for (const mode of ['session', 'jwt-denylist', 'introspect'] as const) {
+    const seen = await spread('orders', mode, l, 3)
+    assert.equal(seen.size, 3)
+    assert.deepEqual(statuses(seen), new Set([401]), mode)
+  }
+  const deadline = Date.now() + 2000
+  let seen = await spread('orders', 'jwt-pushed', l, 3)
+  while (statuses(seen).has(200) && Date.now() < deadline) seen = await spread('orders', 'jwt-pushed', l, 3)
+  assert.deepEqual(statuses(seen), new Set([401]))
+})
+
+test('scale orders to 5: the new replicas answer through nginx within seconds, no config change', async () => {
+  const l = await login()
+  await compose('up', '-d', '--no-recreate', '--wait', '--scale', 'orders=5')
+  const started = Date.now()
+  let seen = await spread('orders', 'jwt', l, 5)
+  while (seen.size < 5 && Date.now() - started < 20_000) {
+    await sleep(500)
+    seen = await spread('orders', 'jwt', l, 5)
+  }
+  assert.equal(seen.size, 5, `replicas seen: ${[...seen.keys()]}`)
+  console.log(`# 5 orders replicas answered ${Date.now() - started} ms after compose returned`)
+})
+
+test('scale orders down to 2 under steady requests: no request fails', async () => {
+  const l = await login()
+  const load = steady(l)
+  await sleep(500)
+  await compose('up', '-d', '--no-recreate', '--wait', '--scale', 'orders=2')
+  await sleep(2500)
+  await load.stop()
+  assert.ok(load.count() > 20)
+  assert.deepEqual(load.failures, [])
+  assert.equal((await spread('orders', 'jwt', l, 3)).size, 2)
+})
+
+test('docker compose restart redis: sessions survive (AOF) and no revoked credential becomes valid', async () => {
+  const live = await login()
+  const revoked = await login()
+  await logoutAll(revoked)
+  await compose('restart', 'redis')
+  const deadline = Date.now() + 20_000
+  let ok = false
+  while (!ok && Date.now() < deadline) {
+    await sleep(500)
+    ok = statuses(await spread('profile', 'session', live, 3)).has(200)
+    for (const mode of ['session', 'session-cached', 'jwt-denylist', 'jwt-pushed', 'introspect'] as const) {
+      assert.ok(
+        !statuses(await spread('profile', mode, revoked, 3)).has(200),
+        `${mode} accepted a revoked credential`,
+      )
+    }
+  }
+  assert.deepEqual(
+    statuses(await spread('profile', 'session', live, 3)),
+    new Set([200]),
+    'the live session survived',
+  )
+})
+
+test('one replica killed under steady requests: no failed idempotent request', async () => {
+  const l = await login()
+  const load = steady(l)
+  await sleep(500)
+  const [victim] = (await compose('ps', '-q', 'profile')).trim().split('\n')
+  await run('docker', ['kill', victim as string])
+  await sleep(2500)
+  await load.stop()
+  assert.ok(load.count() > 20)
+  assert.deepEqual(load.failures, [])
+})
+
+test('docker compose down -v leaves no container, network or volume behind', async () => {
+  await compose('down', '-v', '--remove-orphans', '--timeout', '5')
+  const filter = `label=com.docker.compose.project=${PROJECT}`
+  for (const kind of [
+    ['ps', '-a'],
+    ['network', 'ls'],
+    ['volume', 'ls'],
+  ]) {
+    const { stdout } = await run('docker', [...kind, '-q', '--filter', filter])
+    assert.equal(stdout.trim(), '', `${kind.join(' ')} is empty`)
+  }
+})
