@@ -154,6 +154,23 @@ export function renderMarkdown(r: Results): string {
     )
     parts.push(costTable(head))
   }
+  const warmRuns = r.runs.filter((x) => x.tokenProfile === 'warm').sort((a, b) => a.replicas - b.replicas)
+  if (warmRuns.length > 1) {
+    parts.push('### Total CPU µs per request vs replicas (warm tokens)')
+    parts.push(
+      "All replicas share the servers' core here, so more replicas add scheduling and idle work per request; " +
+        'read the spread column before reading differences between modes.',
+    )
+    parts.push(
+      table(
+        ['mode', ...warmRuns.map((x) => `@${x.replicas}`)],
+        MODES.map((mode) => [
+          `\`${mode}\``,
+          ...warmRuns.map((x) => (x.modes[mode] ? f1(total(x.modes[mode]!)) : '–')),
+        ]),
+      ),
+    )
+  }
   const cold = headlineRun(r, 'cold')
   if (cold && cold !== head && cold.tokenProfile === 'cold') {
     parts.push(`### Cold tokens (${cold.replicas} replicas)`)

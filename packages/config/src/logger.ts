@@ -45,7 +45,10 @@ export function serverOptions(config: {
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
     requestTimeout: 15_000,
-    return503OnClosing: true,
+    // On SIGTERM, drain: requests already on a connection are served, idle keep-alive sockets are
+    // closed. A 503 here would reach the client (nginx rightly does not retry 503s); a closed socket
+    // makes nginx retry the request on another replica.
+    return503OnClosing: false,
     forceCloseConnections: 'idle' as const,
   } satisfies FastifyServerOptions
 }
