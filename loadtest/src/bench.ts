@@ -132,7 +132,9 @@ function machine(pinning: string) {
     nginx: (version('nginx', ['-v']) ?? version('/usr/sbin/nginx', ['-v']))?.split('/')[1],
     postgres: version('sh', ['-c', 'ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1']),
     // A go-installed vegeta has no version string of its own; its module version is in the binary.
-    vegeta: vegetaBinary() ? version('go', ['version', '-m', vegetaBinary()!])?.match(/vegeta\/v12\s+(v[\d.]+)/)?.[1] : undefined,
+    vegeta: vegetaBinary()
+      ? version('go', ['version', '-m', vegetaBinary()!])?.match(/vegeta\/v12\s+(v[\d.]+)/)?.[1]
+      : undefined,
     platform: `${process.platform} ${process.arch}`,
     pinning,
   }
