@@ -187,7 +187,8 @@ function limitRedisCpu(pid: number, fraction: number): (() => void) | string {
   }
 }
 
-const avg = (xs: number[]) => median(xs)
+/** Median of the measured costs; NaN (null in results.json, – in the report) when none was measured. */
+const avg = (xs: number[]) => (xs.length ? median(xs) : Number.NaN)
 
 export async function runBench(opts: BenchOptions): Promise<{ results: Results; dir: string }> {
   const profile = PROFILES[opts.profile]

@@ -47,8 +47,9 @@ export async function measureWindow<T extends { ok: number }>(
   const elapsedS = (Date.now() - started) / 1000
   const cpuAfter = cluster ? await cluster.cpuTimes() : undefined
   const redisAfter = redis ? await redisStats(redis) : undefined
-  if (result.ok === 0) return { result, cost: undefined }
-  const perRequestUs = (ms: number) => (ms * 1000) / result.ok
+  if (result.ok === 0 || (!cluster && !redis)) return { result, cost: undefined }
+  // A tier whose processes we cannot see (an external gateway) is NaN: not measured, not free.
+  const perRequestUs = (ms: number) => (cluster ? (ms * 1000) / result.ok : Number.NaN)
   const delta = (name: string) => (cpuAfter && cpuBefore ? (cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0) : 0)
   const redisCalls =
     redisAfter && redisBefore ? redisAfter.calls - redisBefore.calls - backgroundCallsPerS * elapsedS : 0
@@ -59,8 +60,8 @@ export async function measureWindow<T extends { ok: number }>(
       nginxCpuUsPerRequest: perRequestUs(delta('nginx')),
       authCpuUsPerRequest: perRequestUs(delta('auth')),
       redisCpuUsPerRequest:
-        redisAfter && redisBefore ? ((redisAfter.cpuS - redisBefore.cpuS) * 1e6) / result.ok : 0,
-      redisCommandsPerRequest: Math.max(0, redisCalls / result.ok),
+        redisAfter && redisBefore ? ((redisAfter.cpuS - redisBefore.cpuS) * 1e6) / result.ok : Number.NaN,
+      redisCommandsPerRequest: redis ? Math.max(0, redisCalls / result.ok) : Number.NaN,
     },
   }
 }

@@ -46,7 +46,7 @@ export function costTable(run: Run): string {
         f1(m.redisCpuUsPerRequest),
         f1(m.authCpuUsPerRequest),
         f1(total(m)),
-        base ? `${f2(total(m) / total(base))}×` : '–',
+        base && total(base) > 0 && !Number.isNaN(total(m)) ? `${f2(total(m) / total(base))}×` : '–',
         f2(m.redisCommandsPerRequest),
         f0(m.rps),
       ]

@@ -12,6 +12,13 @@ export interface Stores {
 /** Real redis-server and postgres processes for one test file, removed when it ends. */
 export async function startStores(): Promise<Stores> {
   const [redis, postgres] = await Promise.all([startRedis(), startPostgres()])
+  // The testcontainers run must really run in containers, not quietly fall back to native servers.
+  if (
+    process.env.AUTHLAB_SERVERS === 'containers' &&
+    (redis.kind !== 'container' || postgres.kind !== 'container')
+  ) {
+    throw new Error(`AUTHLAB_SERVERS=containers but got redis ${redis.kind}, postgres ${postgres.kind}`)
+  }
   return { redis, postgres }
 }
 
