@@ -4,22 +4,13 @@ import { createServer } from 'node:net'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { MODES, type Mode } from '@authlab/contract'
 
 // docker compose up, for real: the images built from infra/docker/Dockerfile, Redis, Postgres and
 // nginx from NODE_IMAGE/REDIS_IMAGE/POSTGRES_IMAGE/NGINX_IMAGE (our CI sets them to stand-ins).
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
 const PROJECT = `authlab-e2e-${process.pid}`
-const MODES = [
-  'none',
-  'jwt',
-  'session',
-  'session-cached',
-  'jwt-denylist',
-  'jwt-pushed',
-  'introspect',
-] as const
-type Mode = (typeof MODES)[number]
 let base = ''
 let env: NodeJS.ProcessEnv = {}
 
