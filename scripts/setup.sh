@@ -26,9 +26,11 @@ fi
 
 # vegeta (MIT) for open-model latency in the bench; k6 is never installed (AGPL; see README).
 VEGETA_VERSION=v12.13.0
-if [ ! -x "$root/.tools/bin/vegeta" ] && command -v go >/dev/null; then
+# Go's official tarball installs to /usr/local/go, which is not always on PATH.
+go_bin=$(command -v go || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; } || true)
+if [ ! -x "$root/.tools/bin/vegeta" ] && [ -n "$go_bin" ]; then
   say "installing vegeta $VEGETA_VERSION into .tools/bin (go install)"
-  GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+  GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod "$go_bin" install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
 fi
 
 missing=()
