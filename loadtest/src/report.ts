@@ -462,6 +462,28 @@ export function renderHtml(r: Results): string {
       ),
     )
   }
+  for (const [scenario, byMode] of Object.entries(r.faults)) {
+    charts.push(
+      stackedBars(
+        `Fault: ${scenario} — answers per mode while it happened (% of requests)`,
+        MODES.filter((m) => byMode[m]).map((m) => {
+          const o = byMode[m]!
+          const share = (codes: (c: string) => boolean) =>
+            (100 * Object.entries(o.statusCounts).reduce((n, [c, k]) => n + (codes(c) ? k : 0), 0)) /
+            Math.max(o.requests, 1)
+          return {
+            label: m,
+            parts: [
+              { name: '200', value: share((c) => c === '200') },
+              { name: '401', value: share((c) => c === '401') },
+              { name: '503', value: share((c) => c === '503') },
+              { name: 'other', value: share((c) => !['200', '401', '503'].includes(c)) },
+            ],
+          }
+        }),
+      ),
+    )
+  }
   const model = r.capacityModel as Record<string, { predictedMaxRps?: Record<string, number> }>
   const modeled = MODES.filter((m) => model[m]?.predictedMaxRps)
   if (modeled.length) {
