@@ -46,24 +46,35 @@ async function postgresPlugin(fastify: FastifyInstance, opts: PostgresClientOpti
 
 export const postgresClient = fp(postgresPlugin, { name: 'authlab-postgres', fastify: '5.x' })
 
+// Deadlock (40P01) and serialization failure (40001): Postgres aborted the transaction and says
+// that running it again can succeed. Anything else is not retried.
+const RETRYABLE = new Set(['40P01', '40001'])
+
 /**
  * Runs `work` in one transaction on one pooled client: COMMIT if it resolves, ROLLBACK (and rethrow)
- * if it throws, and the client goes back to the pool either way.
+ * if it throws, and the client goes back to the pool either way. A deadlock or serialization
+ * failure runs the whole of `work` again (up to `attempts` times, with a short jittered pause), so
+ * `work` must be safe to repeat: its Redis writes idempotent, its random values chosen outside it.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  attempts = 5,
 ): Promise<T> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.release()
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      const code = (err as { code?: string }).code
+      if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw err
+    } finally {
+      client.release()
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
   }
 }

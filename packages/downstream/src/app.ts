@@ -1,13 +1,10 @@
 import { redisClient } from '@authlab/clients'
 import { serverOptions } from '@authlab/config'
-import { MODES, type Mode } from '@authlab/contract'
-import { allStrategies, verifyPlugin } from '@authlab/verify'
+import { MODES } from '@authlab/contract'
+import { verify } from '@authlab/verify'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
 import type { DownstreamConfig } from './config.ts'
 import { createMetrics } from './metrics.ts'
-
-const SESSION_MODES = new Set<Mode>(['session', 'session-cached'])
 
 /** A downstream service (orders, profile, …): every mode of spec §3 on every replica. */
 export async function buildDownstreamApp(
@@ -20,12 +17,13 @@ export async function buildDownstreamApp(
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     connectionName: `${service}/${config.REPLICA_ID}`,
   })
-  await app.register(verifyPlugin, {
+  await app.register(verify, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithm: config.JWT_ALGORITHM,
     authUrl: config.AUTH_URL,
     jwksUrl: config.JWKS_URL ?? `${config.AUTH_URL}/.well-known/jwks.json`,
+    jwksRefreshMs: config.JWKS_REFRESH_MS,
     cookieSecure: config.COOKIE_SECURE,
     sessionIdleTtlMs: config.SESSION_IDLE_TTL_S * 1000,
     verifyCacheSize: config.JWT_VERIFY_CACHE_SIZE,
@@ -35,7 +33,6 @@ export async function buildDownstreamApp(
     denylistFailOpen: config.DENYLIST_FAIL_OPEN,
     introspectTimeoutMs: config.INTROSPECT_TIMEOUT_MS,
   })
-  await app.register(allStrategies)
 
   const metrics = createMetrics(service, config.REPLICA_ID)
   app.addHook('onSend', async (_request, reply) => {
@@ -54,35 +51,29 @@ export async function buildDownstreamApp(
     })
   })
 
-  app.get(
-    `/${service}/:mode/me`,
-    {
-      schema: {
-        params: Type.Object({ mode: Type.Union(MODES.map((m) => Type.Literal(m))) }),
+  // One route per mode; its strategy runs as an onRequest hook that sets request.user.
+  for (const mode of MODES) {
+    const authenticate = app.authenticate(mode)
+    app.get(
+      `/${service}/${mode}/me`,
+      {
+        onRequest: async (request, reply) => {
+          const end = metrics.verifySeconds.startTimer({ mode })
+          try {
+            await authenticate.call(app, request, reply)
+            metrics.decisions.inc({ mode, outcome: 'ok' })
+          } catch (err) {
+            const status = (err as FastifyError).statusCode
+            metrics.decisions.inc({ mode, outcome: status === 401 ? 'unauthorized' : 'unavailable' })
+            throw err
+          } finally {
+            end()
+          }
+        },
       },
-    },
-    async (request, reply) => {
-      const { mode } = request.params as { mode: Mode }
-      const strategy = app.authStrategies.get(mode)!
-      const end = metrics.verifySeconds.startTimer({ mode })
-      try {
-        const principal = await strategy.authenticate(request)
-        end()
-        metrics.decisions.inc({ mode, outcome: 'ok' })
-        return { sub: principal.sub, mode, service, replica: config.REPLICA_ID }
-      } catch (err) {
-        const status = (err as FastifyError).statusCode
-        metrics.decisions.inc({ mode, outcome: status === 401 ? 'unauthorized' : 'unavailable' })
-        if (status === 401) {
-          reply.header(
-            'www-authenticate',
-            SESSION_MODES.has(mode) ? 'Cookie realm="authlab"' : 'Bearer realm="authlab"',
-          )
-        }
-        throw err
-      }
-    },
-  )
+      async (request) => ({ sub: request.user.userId, mode, service, replica: config.REPLICA_ID }),
+    )
+  }
 
   app.get(`/${service}/healthz`, async () => ({ status: 'ok', replica: config.REPLICA_ID }))
   app.get(`/${service}/readyz`, async (_request, reply) => {
@@ -92,9 +83,8 @@ export async function buildDownstreamApp(
     )
     const keys = app.jwks.size
     const ready = redis === 'up' && keys > 0
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ redis, jwksKeys: keys, revocationFeedSynced: app.revocationFeed.synced })
+    const modes = Object.fromEntries(MODES.map((m) => [m, app.authStrategies[m].ready()]))
+    return reply.code(ready ? 200 : 503).send({ redis, jwksKeys: keys, modes })
   })
   app.get(`/${service}/metrics`, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType)

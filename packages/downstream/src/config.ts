@@ -12,6 +12,8 @@ export const DownstreamConfigSchema = Type.Object({
   AUTH_URL: Type.String({ default: 'http://127.0.0.1:3000' }),
   /** Defaults to AUTH_URL + /.well-known/jwks.json */
   JWKS_URL: Type.Optional(Type.String()),
+  /** How often the JWKS is refetched; a key withdrawn from it stops verifying within this. */
+  JWKS_REFRESH_MS: Type.Integer({ minimum: 100, default: 60000 }),
   COOKIE_SECURE: Type.Boolean({ default: false }),
   /** Must match auth's: `session` slides the idle timeout on every use. */
   SESSION_IDLE_TTL_S: Type.Integer({ minimum: 1, default: 1800 }),

@@ -1,22 +1,41 @@
-import { ACCESS_TOKEN_TYPE, type AccessClaims, cookieNames, REQUIRED_CLAIMS } from '@authlab/contract'
+import {
+  ACCESS_TOKEN_TYPE,
+  type AccessClaims,
+  cookieNames,
+  type Mode,
+  REQUIRED_CLAIMS,
+} from '@authlab/contract'
+import { RevocationReader } from '@authlab/revocation'
 import cookie from '@fastify/cookie'
 import jwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { UnauthorizedError, VerifyOptionsError } from './errors.ts'
 import { JwksCache } from './jwks.ts'
-import type { VerifyOptions } from './types.ts'
+import { introspectStrategy } from './strategies/introspect.ts'
+import { jwtStrategy } from './strategies/jwt.ts'
+import { jwtDenylistStrategy } from './strategies/jwt-denylist.ts'
+import { jwtPushedStrategy } from './strategies/jwt-pushed.ts'
+import { noneStrategy } from './strategies/none.ts'
+import { sessionStrategy } from './strategies/session.ts'
+import { sessionCachedStrategy } from './strategies/session-cached.ts'
+import type { Principal, Strategy, StrategyContext, VerifyOptions } from './types.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    verifyOptions: VerifyOptions
+    /** Every mode's strategy, built once at registration. */
+    authStrategies: Readonly<Record<Mode, Strategy>>
+    /** An onRequest hook that authenticates with `mode` and sets `request.user`, or fails 401/503. */
+    authenticate(mode: Mode): onRequestAsyncHookHandler
     jwks: JwksCache
-    /** Full JWT verification (signature by `kid`, pinned alg, iss, aud, exp, required claims). */
-    verifyAccessToken(request: FastifyRequest): Promise<AccessClaims>
-    /** The `sid` cookie, if any. */
-    sessionCookie(request: FastifyRequest): string | undefined
-    /** The `access_token` cookie, if any. */
-    accessCookie(request: FastifyRequest): string | undefined
+    revocationReader: RevocationReader
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessClaims
+    user: Principal
   }
 }
 
@@ -28,26 +47,31 @@ function validate(opts: VerifyOptions): void {
     throw new VerifyOptionsError(`algorithm must be EdDSA, ES256 or RS256, not ${opts.algorithm}`)
   }
   for (const key of [
+    'jwksRefreshMs',
     'sessionCacheTtlMs',
+    'sessionCacheMaxEntries',
     'pushedMaxStalenessMs',
     'introspectTimeoutMs',
     'sessionIdleTtlMs',
   ] as const) {
     if (!(opts[key] > 0)) throw new VerifyOptionsError(`${key} must be positive`)
   }
+  if (!(opts.verifyCacheSize >= 0)) throw new VerifyOptionsError('verifyCacheSize must be 0 or more')
 }
 
-async function verifyCore(fastify: FastifyInstance, opts: VerifyOptions) {
+async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
   validate(opts)
   const names = cookieNames(opts.cookieSecure)
-  const jwks = new JwksCache(opts.jwksUrl, opts.algorithm, fastify.log)
+  const jwks = new JwksCache(opts.jwksUrl, opts.algorithm, fastify.log, { refreshMs: opts.jwksRefreshMs })
   // Do not block start on auth: JWT modes answer 401/503 until the keys arrive, then cache them.
   await jwks.refresh()
+  jwks.start()
 
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(cookie)
   await fastify.register(jwt, {
-    // Called with the decoded header; the key comes only from the JWKS by `kid`. @fastify/jwt
-    // compiles one verifier per key and reuses it, so nothing is compiled per request.
+    // Called with the decoded header on every verification, before fast-jwt's token cache: a
+    // `kid` withdrawn from the JWKS stops verifying even for a cached token. The key comes only
+    // from the key set by `kid`; @fastify/jwt compiles one verifier per key and reuses it.
     secret: async (_request: FastifyRequest, token: unknown) => {
       const { header } = token as { header: { kid?: unknown; typ?: unknown } }
       if (header.typ !== ACCESS_TOKEN_TYPE) throw new UnauthorizedError('not an access token (typ)')
@@ -69,28 +93,67 @@ async function verifyCore(fastify: FastifyInstance, opts: VerifyOptions) {
     cookie: { cookieName: names.access, signed: false },
   })
 
-  fastify.decorate('verifyOptions', opts)
+  const reader = new RevocationReader(fastify.redis, {
+    onError: (err) => fastify.log.debug({ err: err.message }, 'revocation readiness check failed'),
+  })
+  reader.start()
+
+  const ctx: StrategyContext = {
+    options: opts,
+    log: fastify.log,
+    reader,
+    hasKeys: () => jwks.size > 0,
+    sessionCookie: (request) => request.cookies[names.session],
+    accessCookie: (request) => request.cookies[names.access],
+    async verifyAccessToken(request) {
+      try {
+        // @fastify/jwt types the result as FastifyJWT['user']; what it returns is the payload.
+        return (await request.jwtVerify()) as unknown as AccessClaims
+      } catch (err) {
+        // Every way a token can be wrong (malformed header, bad signature, expired, wrong iss/aud,
+        // unknown kid, alg confusion) is the same 401 to the client; the error handler logs why.
+        const e = err as { code?: string; statusCode?: number; message: string }
+        if (e.statusCode && e.statusCode >= 500) throw err
+        const reason = e.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'token expired' : 'invalid token'
+        throw new UnauthorizedError(reason, { cause: err })
+      }
+    },
+  }
+
+  const strategies: Record<Mode, Strategy> = {
+    none: noneStrategy(),
+    jwt: jwtStrategy(ctx),
+    session: sessionStrategy(ctx),
+    'session-cached': sessionCachedStrategy(ctx),
+    'jwt-denylist': jwtDenylistStrategy(ctx),
+    'jwt-pushed': jwtPushedStrategy(ctx, fastify.redis),
+    introspect: introspectStrategy(ctx),
+  }
+
   fastify.decorate('jwks', jwks)
-  fastify.decorate('authStrategies', new Map())
-  fastify.decorate('verifyAccessToken', async (request: FastifyRequest) => {
-    try {
-      return await request.jwtVerify<AccessClaims>()
-    } catch (err) {
-      // Every way a token can be wrong (malformed header, bad signature, expired, wrong iss/aud,
-      // unknown kid, alg confusion) is the same 401 to the client; the reason goes to the log.
-      const e = err as { code?: string; statusCode?: number; message: string }
-      if (e.statusCode && e.statusCode >= 500) throw err
-      throw new UnauthorizedError(
-        e.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'token expired' : 'invalid token',
-      )
+  fastify.decorate('revocationReader', reader)
+  fastify.decorate('authStrategies', Object.freeze(strategies))
+  fastify.decorate('authenticate', (mode: Mode) => {
+    const strategy = strategies[mode]
+    const challenge = `${strategy.challenge} realm="authlab"`
+    return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+      try {
+        request.user = await strategy.authenticate(request)
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 401) reply.header('www-authenticate', challenge)
+        throw err
+      }
     }
   })
-  fastify.decorate('sessionCookie', (request: FastifyRequest) => request.cookies[names.session])
-  fastify.decorate('accessCookie', (request: FastifyRequest) => request.cookies[names.access])
+  fastify.addHook('onClose', async () => {
+    jwks.close()
+    reader.close()
+    await Promise.all(Object.values(strategies).map((s) => s.close?.()))
+  })
 }
 
-export const verifyPlugin = fp(verifyCore, {
-  name: 'authlab-verify-core',
+export const verify = fp(verifyPlugin, {
+  name: 'authlab-verify',
   fastify: '5.x',
   dependencies: ['authlab-redis'],
 })

@@ -1,9 +1,17 @@
+import { asStoreError } from '@authlab/clients'
 import createError from '@fastify/error'
 
-export const UnauthorizedError = createError<[string]>('AUTHLAB_UNAUTHORIZED', '%s', 401)
-export const VerifierUnavailableError = createError<[string]>(
+export const UnauthorizedError = createError<[string, { cause: unknown }?]>('AUTHLAB_UNAUTHORIZED', '%s', 401)
+export const VerifierUnavailableError = createError<[string, { cause: unknown }?]>(
   'AUTHLAB_VERIFIER_UNAVAILABLE',
   'Cannot verify the credential: %s',
   503,
 )
 export const VerifyOptionsError = createError<[string]>('AUTHLAB_VERIFY_OPTIONS_INVALID', '%s', 500)
+
+/** A store that could not answer becomes a 503 naming `what`; anything else passes unchanged. */
+export function unavailable(err: unknown, what: string): Error {
+  const mapped = asStoreError(err)
+  if (mapped === err) return err as Error
+  return new VerifierUnavailableError(`${what} unreachable`, { cause: err })
+}

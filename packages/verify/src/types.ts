@@ -1,16 +1,36 @@
-import type { Mode } from '@authlab/contract'
-import type { FastifyRequest } from 'fastify'
+import type { AccessClaims, Mode } from '@authlab/contract'
+import type { RevocationReader } from '@authlab/revocation'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 
 export interface Principal {
-  sub: string
-  /** the login (JWT `sid` claim / session record) when the credential names one */
-  lid?: string
+  userId: string
+  /** The login the credential belongs to, when it names one. */
+  loginId?: string
 }
 
-/** What every strategy plugin registers: one way of turning a request into a principal or an error. */
+/** One way of turning a request into a principal or an error: one file per mode in strategies/. */
 export interface Strategy {
   readonly mode: Mode
+  /** The scheme a 401 names in WWW-Authenticate. */
+  readonly challenge: 'Bearer' | 'Cookie'
+  /** False while the strategy can only answer 503 (no keys yet, revocation copies incomplete). */
+  ready(): boolean
+  /** Resolves with the principal, or rejects with a 401 (UnauthorizedError) or a 503. */
   authenticate(request: FastifyRequest): Promise<Principal>
+  close?(): void | Promise<void>
+}
+
+/** What strategies are built from: compiled once at registration, shared by all of them. */
+export interface StrategyContext {
+  options: VerifyOptions
+  log: FastifyBaseLogger
+  reader: RevocationReader
+  /** Full JWT verification (signature by `kid`, pinned alg, iss, aud, exp, required claims). */
+  verifyAccessToken(request: FastifyRequest): Promise<AccessClaims>
+  /** True once the JWKS has at least one key. */
+  hasKeys(): boolean
+  sessionCookie(request: FastifyRequest): string | undefined
+  accessCookie(request: FastifyRequest): string | undefined
 }
 
 export interface VerifyOptions {
@@ -19,6 +39,8 @@ export interface VerifyOptions {
   /** Pinned: tokens signed with anything else are rejected whatever their header says. */
   algorithm: 'EdDSA' | 'ES256' | 'RS256'
   jwksUrl: string
+  /** The JWKS is refetched this often; the fetched set replaces the cached one. */
+  jwksRefreshMs: number
   authUrl: string
   cookieSecure: boolean
   /** Size of fast-jwt's verified-token cache; 0 turns it off. Revocation checks run after it. */
@@ -27,12 +49,7 @@ export interface VerifyOptions {
   sessionCacheTtlMs: number
   sessionCacheMaxEntries: number
   pushedMaxStalenessMs: number
+  /** jwt-denylist serves valid tokens while Redis is unreachable (never while it is not ready). */
   denylistFailOpen: boolean
   introspectTimeoutMs: number
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    authStrategies: Map<Mode, Strategy>
-  }
 }

@@ -5,6 +5,7 @@ import credentials from './plugins/app/credentials.ts'
 import http from './plugins/app/http.ts'
 import keys from './plugins/app/keys.ts'
 import migrations from './plugins/app/migrations.ts'
+import revocations from './plugins/app/revocations.ts'
 import users from './plugins/app/users.ts'
 import stores from './plugins/external/stores.ts'
 import authRoutes from './routes/auth.ts'
@@ -19,6 +20,7 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
   await app.register(http)
   await app.register(keys, { config })
   await app.register(users, { config })
+  await app.register(revocations, { config })
   await app.register(credentials, { config })
   await app.register(healthRoutes)
   await app.register(jwksRoutes, { config })

@@ -12,6 +12,13 @@ export const AuthConfigSchema = Type.Object({
   SESSION_ABSOLUTE_TTL_S: Type.Integer({ minimum: 1, default: 28800 }),
   /** Refresh tokens live as long as the login's absolute session lifetime unless set shorter. */
   REFRESH_TOKEN_TTL_S: Type.Integer({ minimum: 1, default: 28800 }),
+  /**
+   * A refresh token presented again this soon after it was rotated gets the same successor (two
+   * tabs refreshing at once); later, it is reuse and revokes the login. 0 turns the grace off.
+   */
+  REFRESH_REUSE_GRACE_MS: Type.Integer({ minimum: 0, default: 5000 }),
+  /** How often Redis' revocation copies are compared with the Postgres log (and rebuilt if behind). */
+  RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
   /** PEM (PKCS#8) private key for JWT_ALGORITHM; unset = generate one at first start, kept in Postgres. */
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** A rotated key is published in the JWKS this long before it signs, so verifiers have it cached. */

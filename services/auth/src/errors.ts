@@ -28,8 +28,3 @@ export const RateLimitedError = createError<[number]>(
   429,
 )
 export const NoSigningKeyError = createError('AUTHLAB_NO_SIGNING_KEY', 'No active signing key', 503)
-export const RevocationsNotReadyError = createError(
-  'AUTHLAB_REVOCATIONS_NOT_READY',
-  'Revocation state is being rebuilt after a Redis data loss',
-  503,
-)

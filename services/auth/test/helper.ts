@@ -43,7 +43,7 @@ export function testConfig(stores: Stores, env: NodeJS.ProcessEnv = {}): AuthCon
   return loadAuthConfig({
     REDIS_URL: stores.redis.url,
     DATABASE_URL: stores.postgres.url,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Most tests log in far more often than a person would; the brute-force test sets its own.
     LOGIN_RATE_LIMIT_PER_IP: '10000',
     LOGIN_RATE_LIMIT_PER_ACCOUNT: '10000',

@@ -1,10 +1,11 @@
 import { type AccessClaims, CSRF_HEADER, cookieNames } from '@authlab/contract'
+import { tokenFacts } from '@authlab/revocation'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
 import { CsrfHeaderMissingError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
-import type { LoginRef } from '../plugins/app/credentials.ts'
+import type { LoginRef } from '../plugins/app/revocations.ts'
 import { normalizeEmail } from '../plugins/app/users.ts'
 import {
   Credentials,
@@ -58,15 +59,31 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     if (request.headers[CSRF_HEADER] === undefined) throw new CsrfHeaderMissingError(CSRF_HEADER)
   }
 
-  /** The login a request's credential belongs to: Bearer JWT, then cookies, then a refresh token. */
+  /**
+   * The live login a request's credential belongs to: Bearer JWT, then cookies, then a refresh
+   * token. A revoked, expired or spent credential authorises nothing, not even a logout: a stolen
+   * old token must not be able to log its owner out everywhere. Postgres decides liveness.
+   */
   async function resolveLogin(
     request: FastifyRequest,
   ): Promise<LoginRef & { jti?: { jti: string; exp: number } }> {
-    const token = bearer(request)
-    if (token) {
-      const claims = verifyAccess(token)
-      return { loginId: claims.sid, userId: claims.sub, jti: { jti: claims.jti, exp: claims.exp } }
+    const ref = await presentedLogin(request)
+    if (!(await fastify.revocations.isLive(ref.loginId))) {
+      throw new UnauthenticatedError('The credential has been revoked')
     }
+    return ref
+  }
+
+  async function presentedLogin(
+    request: FastifyRequest,
+  ): Promise<LoginRef & { jti?: { jti: string; exp: number } }> {
+    const fromClaims = (claims: AccessClaims) => ({
+      loginId: claims.sid,
+      userId: claims.sub,
+      jti: { jti: claims.jti, exp: claims.exp },
+    })
+    const token = bearer(request)
+    if (token) return fromClaims(verifyAccess(token))
     const bodyRefresh = (request.body as { refreshToken?: string } | undefined)?.refreshToken
     if (bodyRefresh) {
       const ref = await fastify.credentials.refreshTokenLogin(bodyRefresh)
@@ -82,10 +99,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
       const ref = await fastify.credentials.sessionLogin(sid)
       if (ref) return ref
     }
-    if (access) {
-      const claims = verifyAccess(access)
-      return { loginId: claims.sid, userId: claims.sub, jti: { jti: claims.jti, exp: claims.exp } }
-    }
+    if (access) return fromClaims(verifyAccess(access))
     if (refresh) {
       const ref = await fastify.credentials.refreshTokenLogin(refresh)
       if (ref) return ref
@@ -197,14 +211,14 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
 
   app.post('/auth/logout', revokeRoute, async (request, reply) => {
     const ref = await resolveLogin(request)
-    await fastify.credentials.logout(ref, ref.jti)
+    await fastify.revocations.logout(ref, ref.jti)
     clearCookies(reply)
     return reply.code(204).send(null)
   })
 
   app.post('/auth/logout-all', revokeRoute, async (request, reply) => {
     const ref = await resolveLogin(request)
-    await fastify.credentials.logoutAll(ref.userId)
+    await fastify.revocations.logoutAll(ref.userId)
     clearCookies(reply)
     return reply.code(204).send(null)
   })
@@ -221,7 +235,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
         } catch {
           return { active: false }
         }
-        if (await fastify.credentials.isRevoked(claims)) return { active: false }
+        if (await fastify.revocationReader.isRevoked(tokenFacts(claims))) return { active: false }
         return { active: true, ...claims, token_type: 'access_token' }
       }
       const session = await fastify.credentials.sessionLogin(token)
@@ -230,7 +244,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
         active: true,
         sub: session.userId,
         sid: session.loginId,
-        exp: Math.floor(session.abs / 1000),
+        exp: Math.floor(session.expiresAt / 1000),
         token_type: 'session',
       }
     },

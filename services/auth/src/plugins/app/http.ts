@@ -1,5 +1,4 @@
 import { asStoreError } from '@authlab/clients'
-import { redisKeys } from '@authlab/contract'
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
@@ -13,7 +12,7 @@ async function httpPlugin(fastify: FastifyInstance) {
   await fastify.register(rateLimit, {
     global: false,
     redis: fastify.redis,
-    nameSpace: redisKeys.rateLimitPrefix,
+    nameSpace: 'authlab:rl:',
     // Fail closed: without Redis the limiter cannot count, and login must not go unlimited.
     skipOnError: false,
   })

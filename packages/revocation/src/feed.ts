@@ -1,0 +1,196 @@
+import type { Redis } from 'ioredis'
+import { REVOCATION_CHANNEL } from './keys.ts'
+import type { RevocationReader } from './reader.ts'
+import { cutoffCovers, type Revocation, type TokenFacts } from './types.ts'
+import type { FeedMessage } from './writer.ts'
+
+export interface FeedOptions {
+  heartbeatMs?: number
+  log?: { warn(obj: object, msg: string): void }
+}
+
+/**
+ * A local copy of every live revocation, kept by the Redis feed, for `jwt-pushed`.
+ *
+ * Nothing is lost, and a loss is never silent:
+ * - Each message carries the revision the revocation script gave it (`gen`, `rev`); revisions are
+ *   contiguous on the channel, so a missing one is a gap, and a gap or a new generation resyncs.
+ * - On every (re)connect it subscribes itself and waits for Redis to confirm the subscription
+ *   before reading the snapshot; messages that arrive meanwhile are held and applied after it, so a
+ *   publish between the reconnect and the snapshot is in one or the other.
+ * - Staleness is the time since the feed last knew it was complete: a heartbeat PING sent on the
+ *   subscriber connection at time t and answered proves every revocation published before t has
+ *   been received (Redis delivers in order on the connection). Past the bound, callers fail closed.
+ */
+export class RevocationFeed {
+  readonly #reader: RevocationReader
+  readonly #subscriber: Redis
+  readonly #heartbeatMs: number
+  readonly #log: NonNullable<FeedOptions['log']>
+  readonly #logins = new Map<string, number>()
+  readonly #jtis = new Map<string, number>()
+  readonly #cutoffs = new Map<string, { cutoff: number; expiresAt: number }>()
+  #gen: string | null = null
+  #rev = 0
+  #synced = false
+  /** Messages received while a snapshot is being taken; undefined when none is. */
+  #held: FeedMessage[] | undefined
+  #freshAt = 0
+  #resyncs = 0
+  #timers: NodeJS.Timeout[] = []
+  #resyncing: Promise<void> | undefined
+
+  constructor(redis: Redis, reader: RevocationReader, opts: FeedOptions = {}) {
+    this.#reader = reader
+    this.#heartbeatMs = opts.heartbeatMs ?? 250
+    this.#log = opts.log ?? { warn() {} }
+    // A subscribed connection can do nothing else, so it is one of its own. It resubscribes
+    // itself (not ioredis' autoResubscribe) so that it knows when the subscription is confirmed.
+    this.#subscriber = redis.duplicate({
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      connectionName: 'authlab-revocation-feed',
+    })
+    this.#subscriber.on('error', () => {})
+    this.#subscriber.on('message', (_channel: string, message: string) => this.#onMessage(message))
+    this.#subscriber.on('close', () => {
+      this.#synced = false
+    })
+    this.#subscriber.on('ready', () => void this.#resync())
+  }
+
+  start(): void {
+    this.#timers.push(
+      setInterval(() => void this.#heartbeat(), this.#heartbeatMs),
+      setInterval(() => this.#prune(), 5000),
+    )
+    for (const t of this.#timers) t.unref()
+  }
+
+  close(): void {
+    for (const t of this.#timers) clearInterval(t)
+    this.#subscriber.disconnect()
+  }
+
+  /** ms since the local set was last known complete; Infinity before the first sync. */
+  staleness(): number {
+    return this.#freshAt === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.#freshAt
+  }
+
+  get synced(): boolean {
+    return this.#synced
+  }
+
+  /** How many full resyncs ran (connects, gaps, new generations). */
+  get resyncs(): number {
+    return this.#resyncs
+  }
+
+  isRevoked(token: TokenFacts): boolean {
+    if (this.#logins.has(token.loginId) || this.#jtis.has(token.jti)) return true
+    const cutoff = this.#cutoffs.get(token.userId)
+    return cutoff !== undefined && cutoffCovers(cutoff.cutoff, token.issuedAt)
+  }
+
+  #add(r: Revocation, now: number): void {
+    if (r.expiresAt <= now) return
+    if (r.kind === 'login') this.#logins.set(r.value, r.expiresAt)
+    else if (r.kind === 'jti') this.#jtis.set(r.value, r.expiresAt)
+    else {
+      const existing = this.#cutoffs.get(r.value)
+      if (!existing || existing.cutoff < r.cutoff) {
+        this.#cutoffs.set(r.value, { cutoff: Number(r.cutoff), expiresAt: Number(r.expiresAt) })
+      }
+    }
+  }
+
+  #onMessage(raw: string): void {
+    let message: FeedMessage
+    try {
+      message = JSON.parse(raw) as FeedMessage
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'unreadable revocation message; resyncing')
+      this.#synced = false
+      void this.#resync()
+      return
+    }
+    if (this.#held) {
+      this.#held.push(message)
+      return
+    }
+    this.#apply(message)
+  }
+
+  /** Applies the next message in order; anything else is a duplicate (ignored) or a gap (resync). */
+  #apply(message: FeedMessage): void {
+    if (message.gen === this.#gen && message.rev <= this.#rev) return
+    // The script writes entries with numbers as strings; Number() makes them comparable.
+    const now = Date.now()
+    for (const e of message.entries) this.#add(normalize(e), now)
+    if (message.gen !== this.#gen || message.rev !== this.#rev + 1) {
+      // Applied anyway (a revocation is never wrong to know), but something was missed before it.
+      this.#synced = false
+      void this.#resync()
+      return
+    }
+    this.#rev = message.rev
+  }
+
+  #resync(): Promise<void> {
+    this.#resyncing ??= this.#snapshot().finally(() => {
+      this.#resyncing = undefined
+    })
+    return this.#resyncing
+  }
+
+  async #snapshot(): Promise<void> {
+    try {
+      if (this.#subscriber.status !== 'ready') return
+      // Hold messages from now until the snapshot is applied.
+      this.#held ??= []
+      // SUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed.
+      await this.#subscriber.subscribe(REVOCATION_CHANNEL)
+      // Readiness is per connection of the reader: wait for it to name this Redis process.
+      if (!(await this.#reader.check())) return
+      const sentAt = Date.now()
+      const snap = await this.#reader.snapshot()
+      for (const e of snap.entries) this.#add(e, sentAt)
+      this.#gen = snap.gen
+      this.#rev = snap.rev
+      const held = this.#held
+      this.#held = undefined
+      this.#synced = true
+      this.#resyncs++
+      for (const m of held) this.#apply(m)
+      if (this.#synced) this.#freshAt = sentAt
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'revocation resync failed; retrying')
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#subscriber.status !== 'ready') return
+    if (!this.#synced || !this.#reader.ready) {
+      this.#synced = false
+      return void (await this.#resync())
+    }
+    const sentAt = Date.now()
+    try {
+      await this.#subscriber.ping()
+      if (this.#synced && this.#reader.ready) this.#freshAt = Math.max(this.#freshAt, sentAt)
+    } catch {
+      // no freshness this beat
+    }
+  }
+
+  #prune(): void {
+    const now = Date.now()
+    for (const map of [this.#logins, this.#jtis]) for (const [k, exp] of map) if (exp <= now) map.delete(k)
+    for (const [k, v] of this.#cutoffs) if (v.expiresAt <= now) this.#cutoffs.delete(k)
+  }
+}
+
+function normalize(e: Revocation): Revocation {
+  const expiresAt = Number(e.expiresAt)
+  return e.kind === 'user' ? { ...e, cutoff: Number(e.cutoff), expiresAt } : { ...e, expiresAt }
+}

@@ -1,0 +1,179 @@
+import type { Redis } from 'ioredis'
+import { RevocationsNotReadyError } from './errors.ts'
+import { hashSessionId, keys } from './keys.ts'
+import {
+  cutoffCovers,
+  parseRevocationMember,
+  type Revocation,
+  type SessionRecord,
+  type TokenFacts,
+} from './types.ts'
+
+/** The run_id of the Redis process behind `redis`'s current connection. */
+export async function redisRunId(redis: Redis): Promise<string> {
+  const info = await redis.info('server')
+  const match = /^run_id:(\w+)/m.exec(info)
+  if (!match?.[1]) throw new Error('INFO server has no run_id')
+  return match[1]
+}
+
+export interface ReaderOptions {
+  /** How often the ready marker is re-read while connected. */
+  readyPollMs?: number
+  onError?: (err: Error) => void
+}
+
+export interface Snapshot {
+  gen: string | null
+  rev: number
+  entries: Revocation[]
+}
+
+/**
+ * Every verifier's read side. It answers only while Redis' copies are known complete: readiness is
+ * per connection (each reconnect may be to a Redis that restarted and replayed an incomplete AOF,
+ * so it starts not ready) and becomes true once the ready marker names this Redis process. Reads
+ * while not ready throw RevocationsNotReadyError (503): a resurrected session or a lost deny entry
+ * must not be trusted.
+ */
+export class RevocationReader {
+  readonly #redis: Redis
+  readonly #pollMs: number
+  readonly #onError: (err: Error) => void
+  #runId: string | undefined
+  #ready = false
+  #timer: NodeJS.Timeout | undefined
+  #checking: Promise<boolean> | undefined
+  readonly #onClose = () => {
+    this.#runId = undefined
+    this.#ready = false
+  }
+  readonly #onConnected = () => void this.check()
+
+  constructor(redis: Redis, opts: ReaderOptions = {}) {
+    this.#redis = redis
+    this.#pollMs = opts.readyPollMs ?? 250
+    this.#onError = opts.onError ?? (() => {})
+  }
+
+  start(): void {
+    this.#redis.on('close', this.#onClose)
+    this.#redis.on('ready', this.#onConnected)
+    this.#timer = setInterval(() => void this.check(), this.#pollMs)
+    this.#timer.unref()
+    if (this.#redis.status === 'ready') void this.check()
+  }
+
+  close(): void {
+    clearInterval(this.#timer)
+    this.#redis.off('close', this.#onClose)
+    this.#redis.off('ready', this.#onConnected)
+  }
+
+  get ready(): boolean {
+    return this.#ready
+  }
+
+  /** The run_id this connection talks to, once known. */
+  get runId(): string | undefined {
+    return this.#runId
+  }
+
+  /** Re-reads the marker now; resolves with the readiness it found. Concurrent calls share one read. */
+  check(): Promise<boolean> {
+    // .finally runs asynchronously, so the slot is cleared only after it has been assigned.
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined
+    })
+    return this.#checking
+  }
+
+  async #check(): Promise<boolean> {
+    try {
+      if (this.#redis.status === 'ready') {
+        this.#runId ??= await redisRunId(this.#redis)
+        const marker = await this.#redis.get(keys.ready)
+        this.#ready = marker !== null && marker === this.#runId
+      } else {
+        this.#ready = false
+      }
+    } catch (err) {
+      this.#ready = false
+      this.#onError(err as Error)
+    }
+    return this.#ready
+  }
+
+  /**
+   * Connected but not known complete → RevocationsNotReadyError. Not connected → the command is
+   * sent anyway and fails as a connection error (no offline queue), so callers can tell "Redis is
+   * down" from "Redis is up but must not be trusted yet".
+   */
+  #assertReady(): void {
+    if (!this.#ready && this.#redis.status === 'ready') throw new RevocationsNotReadyError()
+  }
+
+  /**
+   * The live session behind a session id, or undefined. One GETEX: reads it and, with `slideMs`,
+   * slides its idle timeout in the same command.
+   */
+  async readSession(sessionId: string, slideMs?: number): Promise<SessionRecord | undefined> {
+    this.#assertReady()
+    const key = keys.session(hashSessionId(sessionId))
+    const raw = slideMs ? await this.#redis.getex(key, 'PX', slideMs) : await this.#redis.get(key)
+    if (!raw) return undefined
+    const record = JSON.parse(raw) as SessionRecord
+    return record.expiresAt > Date.now() ? record : undefined
+  }
+
+  /**
+   * True when a verified token is revoked: its jti, its login or its user's cut-off, in one MGET
+   * that also re-reads the marker, so even a Redis flushed without a reconnect fails closed.
+   */
+  async isRevoked(token: TokenFacts): Promise<boolean> {
+    this.#assertReady()
+    const [ready, jti, login, cutoff] = await this.#redis.mget(
+      keys.ready,
+      keys.deniedJti(token.jti),
+      keys.deniedLogin(token.loginId),
+      keys.userCutoff(token.userId),
+    )
+    if (ready !== this.#runId) {
+      this.#ready = false
+      throw new RevocationsNotReadyError()
+    }
+    return jti !== null || login !== null || (cutoff !== null && cutoffCovers(Number(cutoff), token.issuedAt))
+  }
+
+  /**
+   * Every live revocation and the revision it is complete up to, read atomically (the revocation
+   * script bumps the revision and writes the set in one step).
+   */
+  async snapshot(): Promise<Snapshot> {
+    this.#assertReady()
+    const result = await this.#redis
+      .multi()
+      .hmget(keys.revision, 'gen', 'rev')
+      .zrangebyscore(keys.liveSet, Date.now(), '+inf', 'WITHSCORES')
+      .get(keys.ready)
+      .exec()
+    const failed = result?.find(([err]) => err)
+    if (!result || failed) throw failed?.[0] ?? new Error('snapshot transaction discarded')
+    const [[, revision], [, members], [, marker]] = result as [
+      [null, [string | null, string | null]],
+      [null, string[]],
+      [null, string | null],
+    ]
+    if (marker !== this.#runId) {
+      this.#ready = false
+      throw new RevocationsNotReadyError()
+    }
+    const [gen, rev] = revision
+    const entries: Revocation[] = []
+    for (let i = 0; i + 1 < members.length; i += 2) {
+      const r = parseRevocationMember(members[i] as string, Number(members[i + 1]))
+      if (r) entries.push(r)
+    }
+    return { gen, rev: Number(rev ?? 0), entries }
+  }
+}

@@ -1,0 +1,168 @@
+import { inTransaction } from '@authlab/clients'
+import {
+  type Revocation,
+  RevocationReader,
+  RevocationReconciler,
+  RevocationWriter,
+  revocationLog,
+} from '@authlab/revocation'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type pg from 'pg'
+import type { AuthConfig } from '../../config.ts'
+
+/** A login as a credential names it. */
+export interface LoginRef {
+  loginId: string
+  userId: string
+}
+
+export interface RevokeRequest {
+  userId: string
+  loginIds: string[]
+  reason: 'logout' | 'logout-all' | 'refresh-token-reuse'
+  /** The presented access token, denied by its own id too. */
+  jti?: { jti: string; exp: number }
+  /** logout-all: the per-user cut-off, epoch ms. */
+  cutoffMs?: number
+}
+
+/**
+ * Revoking: Postgres first (the log is the source of truth), Redis' copies in the same transaction
+ * before COMMIT, so an outage of either store leaves nothing half-written (the one window left, a
+ * failed COMMIT after Redis applied the revocation, errs on the side of revoking).
+ */
+export class Revocations {
+  readonly #pool: pg.Pool
+  readonly #writer: RevocationWriter
+  readonly #config: AuthConfig
+
+  constructor(pool: pg.Pool, writer: RevocationWriter, config: AuthConfig) {
+    this.#pool = pool
+    this.#writer = writer
+    this.#config = config
+  }
+
+  /** logout: the session, every JWT of the login (by login id, and the presented `jti`), the refresh family. */
+  logout(ref: LoginRef, jti?: RevokeRequest['jti']): Promise<void> {
+    return inTransaction(this.#pool, (db) =>
+      this.revoke(db, {
+        userId: ref.userId,
+        loginIds: [ref.loginId],
+        reason: 'logout',
+        ...(jti ? { jti } : {}),
+      }),
+    )
+  }
+
+  /**
+   * logout-all: every login of the user, plus a per-user cut-off. The user's row lock, which every
+   * login also takes (shared), makes this atomic against logins racing it: a login either committed
+   * before the lock (and is revoked here) or starts after the COMMIT (and is a new login).
+   */
+  logoutAll(userId: string): Promise<void> {
+    return inTransaction(this.#pool, async (db) => {
+      await db.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId])
+      const cutoffMs = Date.now()
+      const { rows } = await db.query<{ id: string }>(
+        'SELECT id FROM logins WHERE user_id = $1 AND revoked_at IS NULL',
+        [userId],
+      )
+      await this.revoke(db, { userId, loginIds: rows.map((r) => r.id), reason: 'logout-all', cutoffMs })
+    })
+  }
+
+  /** Revokes within the caller's transaction. */
+  async revoke(db: pg.PoolClient, what: RevokeRequest): Promise<void> {
+    await revocationLog.lockShared(db)
+    const now = Date.now()
+    // Any access token of these logins was issued before now, so it is dead by now + TTL.
+    const tokensDeadAt = now + this.#config.ACCESS_TOKEN_TTL_S * 1000
+    const entries: Revocation[] = what.loginIds.map((value) => ({
+      kind: 'login',
+      value,
+      expiresAt: tokensDeadAt,
+    }))
+    if (what.jti && what.jti.exp * 1000 > now) {
+      entries.push({ kind: 'jti', value: what.jti.jti, expiresAt: what.jti.exp * 1000 })
+    }
+    if (what.cutoffMs !== undefined) {
+      entries.push({ kind: 'user', value: what.userId, cutoff: what.cutoffMs, expiresAt: tokensDeadAt })
+    }
+    const { rows: sessions } = await db.query<{ session_hash: string }>(
+      `UPDATE logins SET revoked_at = clock_timestamp(), revoke_reason = $2
+        WHERE id = ANY($1) AND revoked_at IS NULL RETURNING session_hash`,
+      [what.loginIds, what.reason],
+    )
+    await db.query(
+      'UPDATE refresh_tokens SET spent_at = now() WHERE login_id = ANY($1) AND spent_at IS NULL',
+      [what.loginIds],
+    )
+    const watermark = await revocationLog.append(db, what.userId, what.reason, entries)
+    await this.#writer.revoke({ entries, sessionHashes: sessions.map((s) => s.session_hash), watermark })
+  }
+
+  /** The login, if it exists, is not revoked and has not expired (Postgres: the source of truth). */
+  async isLive(loginId: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      'SELECT 1 FROM logins WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()',
+      [loginId],
+    )
+    return rowCount === 1
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    revocations: Revocations
+    revocationWriter: RevocationWriter
+    revocationReader: RevocationReader
+    reconciler: RevocationReconciler
+  }
+}
+
+async function revocationsPlugin(fastify: FastifyInstance, { config }: { config: AuthConfig }) {
+  const writer = new RevocationWriter(fastify.redis)
+  const reader = new RevocationReader(fastify.redis, {
+    onError: (err) => fastify.log.warn({ err: err.message }, 'revocation readiness check failed'),
+  })
+  const reconciler = new RevocationReconciler(fastify.redis, fastify.pg, writer)
+  fastify.decorate('revocationWriter', writer)
+  fastify.decorate('revocationReader', reader)
+  fastify.decorate('reconciler', reconciler)
+  fastify.decorate('revocations', new Revocations(fastify.pg, writer, config))
+
+  const reconcile = async () => {
+    if (fastify.redis.status !== 'ready') return
+    try {
+      const result = await reconciler.reconcile()
+      if (result.rebuilt) {
+        fastify.log.warn(result, 'redis revocation copies were incomplete: rebuilt from the postgres log')
+        await reader.check()
+      }
+    } catch (err) {
+      fastify.log.warn({ err: (err as Error).message }, 'revocation reconcile failed; retrying')
+    }
+  }
+  // Each (re)connection may be to a Redis that restarted with part of its data; and between
+  // reconnects, a periodic comparison catches keys lost without a restart.
+  fastify.redis.on('ready', reconcile)
+  const timer = setInterval(reconcile, config.RECONCILE_INTERVAL_MS)
+  timer.unref()
+  fastify.addHook('onReady', async () => {
+    reader.start()
+    await reconcile()
+    await reader.check()
+  })
+  fastify.addHook('onClose', async () => {
+    clearInterval(timer)
+    fastify.redis.off('ready', reconcile)
+    reader.close()
+  })
+}
+
+export default fp(revocationsPlugin, {
+  name: 'authlab-revocations',
+  fastify: '5.x',
+  dependencies: ['authlab-postgres', 'authlab-redis', 'authlab-migrations'],
+})
