@@ -3,7 +3,7 @@ import { RedisContainer, type StartedRedisContainer } from '@testcontainers/redi
 import { getContainerRuntimeClient } from 'testcontainers'
 import { UnsupportedOperationError } from './errors.ts'
 import type { PostgresOptions, PostgresServer } from './postgres.ts'
-import type { RedisOptions, RedisServer } from './redis.ts'
+import type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
 
 // The same variables docker-compose.yml reads, so one override points both at a local mirror.
 const redisImage = () => process.env.REDIS_IMAGE ?? 'redis:7.4'
@@ -54,7 +54,12 @@ class ContainerRedis implements RedisServer {
   async kill(): Promise<void> {
     throw new UnsupportedOperationError('killing Redis mid-test: use the native servers')
   }
-  async restart(opts: { wipeData?: boolean } = {}): Promise<void> {
+  async copyData(): Promise<DataCopy> {
+    throw new UnsupportedOperationError('copying Redis data mid-test: use the native servers')
+  }
+
+  async restart(opts: { wipeData?: boolean; restoreFrom?: DataCopy } = {}): Promise<void> {
+    if (opts.restoreFrom) throw new UnsupportedOperationError('restoring Redis data: use the native servers')
     if (opts.wipeData) throw new UnsupportedOperationError('wiping Redis data: use the native servers')
     await this.#container.restart()
   }

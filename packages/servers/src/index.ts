@@ -20,7 +20,7 @@ export {
   processTreeCpuTimeMs,
   waitUntil,
 } from './process.ts'
-export type { RedisOptions, RedisServer } from './redis.ts'
+export type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
 export { redisPing } from './redis.ts'
 
 export type ServerBackend = 'native' | 'containers'

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,10 +19,24 @@ export interface RedisServer {
   kill(): Promise<void>
   /** Starts again on the same port with the data it had. */
   start(): Promise<void>
-  /** Stop then start; `wipeData` deletes the data in between (a Redis that lost its state). */
-  restart(opts?: { wipeData?: boolean }): Promise<void>
+  /**
+   * A copy of the data on disk as it is now (the AOF), for `restart({ restoreFrom })`: the way to
+   * reproduce a partial data loss exactly, such as the last second an `everysec` AOF can lose.
+   */
+  copyData(): Promise<DataCopy>
+  /**
+   * Stop then start. `wipeData` deletes the data in between (a Redis that lost its state);
+   * `restoreFrom` replaces it with an earlier copy (a Redis that lost its most recent writes).
+   */
+  restart(opts?: { wipeData?: boolean; restoreFrom?: DataCopy }): Promise<void>
   /** Stops it and removes its data. */
   close(): Promise<void>
+}
+
+/** A copy of a Redis server's data directory, removed with `discard()`. */
+export interface DataCopy {
+  readonly dir: string
+  discard(): Promise<void>
 }
 
 export interface RedisOptions {
@@ -114,9 +128,18 @@ class NativeRedis implements RedisServer {
     await this.#proc?.kill()
   }
 
-  async restart(opts: { wipeData?: boolean } = {}): Promise<void> {
+  async copyData(): Promise<DataCopy> {
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-copy-'))
+    for (const entry of await readdir(this.#dir)) {
+      if (entry !== 'redis.log') await cp(join(this.#dir, entry), join(dir, entry), { recursive: true })
+    }
+    return { dir, discard: () => rm(dir, { recursive: true, force: true }) }
+  }
+
+  async restart(opts: { wipeData?: boolean; restoreFrom?: DataCopy } = {}): Promise<void> {
     await this.stop()
-    if (opts.wipeData) await wipeDirectory(this.#dir, ['redis.log'])
+    if (opts.wipeData || opts.restoreFrom) await wipeDirectory(this.#dir, ['redis.log'])
+    if (opts.restoreFrom) await cp(opts.restoreFrom.dir, this.#dir, { recursive: true })
     await this.start()
   }
 
@@ -127,7 +150,6 @@ class NativeRedis implements RedisServer {
 }
 
 async function wipeDirectory(dir: string, keep: string[]): Promise<void> {
-  const { readdir } = await import('node:fs/promises')
   for (const entry of await readdir(dir)) {
     if (!keep.includes(entry)) await rm(join(dir, entry), { recursive: true, force: true })
   }

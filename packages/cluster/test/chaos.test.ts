@@ -1,0 +1,335 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Mode } from '@authlab/contract'
+import { Redis } from 'ioredis'
+import { type Cluster, startCluster } from '../src/index.ts'
+
+/*
+ * Hunts for lost revocations. A real cluster (3 replicas of each service behind nginx) is driven by
+ * a seeded random schedule: logins, revocations (logout, logout-all, refresh-token reuse) and
+ * verifications on every mode and replica, while faults are injected. Every request is recorded
+ * with when it started and what it got, every revocation with when it returned; the checker then
+ * asserts that no request started after a revocation returned, plus the mode's stated bound, was
+ * accepted. Quick form by default (CI); CHAOS_DURATION_S=600 for the long form; CHAOS_SEED replays.
+ */
+
+const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000)
+const DURATION_MS = Number(process.env.CHAOS_DURATION_S ?? 40) * 1000
+const CACHE_TTL_MS = 1000
+const PUSHED_BOUND_MS = 1500
+/** The README's mode table, as the checker enforces it: ms after the revocation returned. */
+const BOUNDS: Partial<Record<Mode, number>> = {
+  session: 0,
+  'jwt-denylist': 0,
+  introspect: 0,
+  'session-cached': CACHE_TTL_MS,
+  'jwt-pushed': PUSHED_BOUND_MS,
+}
+const CHECKED = Object.keys(BOUNDS) as Mode[]
+/** The control: stateless `jwt` must show acceptances after revocation, or the checker is blind. */
+const CONTROL: Mode = 'jwt'
+const SERVICES = ['orders', 'profile'] as const
+const FAULTS = ['redis-kill-9', 'redis-restart-empty', 'pubsub-kill', 'replica-kill', 'auth-restart'] as const
+type Fault = (typeof FAULTS)[number]
+
+/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed from its seed. */
+function prng(seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+const random = prng(SEED)
+const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
+
+interface LoginRecord {
+  userId: string
+  loginId: string
+  accessToken: string
+  refreshToken: string
+  sessionId: string
+  /** when the login response arrived */
+  at: number
+}
+interface RequestRecord {
+  mode: Mode
+  loginId: string
+  start: number
+  status: number
+  replica: string
+}
+interface RevocationRecord {
+  kind: 'logout' | 'logout-all' | 'refresh-reuse'
+  loginIds: string[]
+  returned: number
+}
+
+let cluster: Cluster
+let admin: Redis
+before(async () => {
+  cluster = await startCluster({
+    replicas: 3,
+    port: 0,
+    env: {
+      ACCESS_TOKEN_TTL_S: '120',
+      SESSION_CACHE_TTL_MS: String(CACHE_TTL_MS),
+      PUSHED_MAX_STALENESS_MS: String(PUSHED_BOUND_MS),
+      REFRESH_REUSE_GRACE_MS: '0',
+      RECONCILE_INTERVAL_MS: '500',
+      LOGIN_RATE_LIMIT_PER_IP: '1000000',
+      LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
+    },
+  })
+  admin = new Redis(cluster.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  admin.on('error', () => {})
+})
+after(async () => {
+  admin?.disconnect()
+  await cluster?.close()
+})
+
+const json = { 'content-type': 'application/json' }
+const PASSWORD = 'correct horse battery staple'
+
+async function post(path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
+  const res = await fetch(`${cluster.url}${path}`, {
+    method: 'POST',
+    headers: { ...(init.body ? json : {}), ...init.headers },
+    ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    signal: AbortSignal.timeout(5000),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined }
+}
+
+async function login(email: string): Promise<LoginRecord | undefined> {
+  const res = await post('/auth/login', { body: { email, password: PASSWORD } }).catch(() => undefined)
+  if (res?.status !== 200) return undefined
+  const claims = JSON.parse(Buffer.from(res.body.accessToken.split('.')[1], 'base64url').toString())
+  return {
+    userId: res.body.user.id,
+    loginId: claims.sid,
+    accessToken: res.body.accessToken,
+    refreshToken: res.body.refreshToken,
+    sessionId: res.body.sessionId,
+    at: Date.now(),
+  }
+}
+
+function headersFor(mode: Mode, l: LoginRecord): Record<string, string> {
+  return mode === 'session' || mode === 'session-cached'
+    ? { cookie: `sid=${l.sessionId}` }
+    : { authorization: `Bearer ${l.accessToken}` }
+}
+
+/** Bounded wait until the gateway, auth and every replica answer ready again after a fault. */
+async function waitForReadiness(): Promise<void> {
+  const urls = [
+    `http://127.0.0.1:${cluster.auth.port}/auth/readyz`,
+    ...[...cluster.replicas.values()].flat().map((r) => `${r.url}/${r.service}/readyz`),
+  ]
+  const deadline = Date.now() + 20_000
+  for (const url of urls) {
+    while (
+      !(await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error(`not ready within 20 s: ${url}`)
+      await sleep(50)
+    }
+  }
+}
+
+async function inject(fault: Fault): Promise<void> {
+  switch (fault) {
+    case 'redis-kill-9':
+      // AOF everysec: a crash may lose up to the last second of writes, revocations included.
+      await cluster.redis.kill()
+      await sleep(100 + random() * 300)
+      await cluster.redis.start()
+      break
+    case 'redis-restart-empty':
+      await cluster.redis.restart({ wipeData: true })
+      break
+    case 'pubsub-kill':
+      await admin.connect().catch(() => {})
+      await admin.client('KILL', 'TYPE', 'pubsub').catch(() => {})
+      admin.disconnect()
+      break
+    case 'replica-kill': {
+      const replica = cluster.replica(pick(SERVICES), Math.floor(random() * 3))
+      await replica.kill()
+      await sleep(200 + random() * 500)
+      await replica.start()
+      break
+    }
+    case 'auth-restart':
+      await cluster.auth.stop()
+      await sleep(200 + random() * 500)
+      await cluster.auth.start()
+      break
+  }
+}
+
+test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's bound, whatever fails`, async () => {
+  console.log(`chaos seed ${SEED} (replay with CHAOS_SEED=${SEED}), ${DURATION_MS / 1000} s`)
+  const users = await Promise.all(
+    Array.from({ length: 6 }, async (_, i) => {
+      const email = `chaos-${SEED}-${i}@example.test`
+      await post('/auth/register', { body: { email, password: PASSWORD } })
+      return email
+    }),
+  )
+  const logins: LoginRecord[] = []
+  const requests: RequestRecord[] = []
+  const revocations: RevocationRecord[] = []
+  const faults = Object.fromEntries(FAULTS.map((f) => [f, 0])) as Record<Fault, number>
+  for (const email of users) {
+    const l = await login(email)
+    if (l) logins.push(l)
+  }
+  const started = Date.now()
+  let running = true
+
+  // Verifiers: random credential (revoked ones included), mode and service, all through nginx.
+  const verifier = async () => {
+    while (running) {
+      const l = logins[Math.floor(random() * logins.length)]
+      if (!l) {
+        await sleep(10)
+        continue
+      }
+      const mode = random() < 0.15 ? CONTROL : pick(CHECKED)
+      const service = pick(SERVICES)
+      const start = Date.now()
+      try {
+        const res = await fetch(`${cluster.url}/${service}/${mode}/me`, {
+          headers: headersFor(mode, l),
+          signal: AbortSignal.timeout(5000),
+        })
+        await res.arrayBuffer()
+        requests.push({
+          mode,
+          loginId: l.loginId,
+          start,
+          status: res.status,
+          replica: res.headers.get('x-replica') ?? '-',
+        })
+      } catch {
+        requests.push({ mode, loginId: l.loginId, start, status: 0, replica: '-' })
+      }
+    }
+  }
+
+  // Revoker: logins and revocations of every kind, recorded when they returned.
+  const revoker = async () => {
+    while (running) {
+      await sleep(50 + random() * 150)
+      const action = random()
+      if (action < 0.4 || logins.length < 3) {
+        const l = await login(pick(users))
+        if (l) logins.push(l)
+        continue
+      }
+      const target = logins[Math.floor(random() * logins.length)] as LoginRecord
+      if (action < 0.65) {
+        const res = await post('/auth/logout', {
+          headers: { authorization: `Bearer ${target.accessToken}` },
+        }).catch(() => undefined)
+        if (res?.status === 204)
+          revocations.push({ kind: 'logout', loginIds: [target.loginId], returned: Date.now() })
+      } else if (action < 0.85) {
+        // Every login of the user whose response arrived before this request was sent.
+        const covered = logins.filter((l) => l.userId === target.userId).map((l) => l.loginId)
+        const res = await post('/auth/logout-all', {
+          headers: { authorization: `Bearer ${target.accessToken}` },
+        }).catch(() => undefined)
+        if (res?.status === 204)
+          revocations.push({ kind: 'logout-all', loginIds: covered, returned: Date.now() })
+      } else {
+        const first = await post('/auth/refresh', { body: { refreshToken: target.refreshToken } }).catch(
+          () => undefined,
+        )
+        if (first?.status !== 200) continue
+        const reuse = await post('/auth/refresh', { body: { refreshToken: target.refreshToken } }).catch(
+          () => undefined,
+        )
+        if (reuse?.status === 401 && reuse.body?.code === 'AUTHLAB_REFRESH_REUSED') {
+          revocations.push({ kind: 'refresh-reuse', loginIds: [target.loginId], returned: Date.now() })
+        }
+      }
+    }
+  }
+
+  // Faults: one at a time, each followed by a bounded wait for readiness and a calm stretch.
+  const injector = async () => {
+    while (running) {
+      await sleep(1000 + random() * 1500)
+      if (!running) break
+      const fault = pick(FAULTS)
+      await inject(fault)
+      faults[fault]++
+      await waitForReadiness()
+    }
+  }
+
+  const workers = [...Array.from({ length: 4 }, verifier), revoker(), injector()]
+  await sleep(DURATION_MS)
+  running = false
+  await Promise.all(workers)
+  await waitForReadiness()
+
+  // The checker.
+  const revokedAt = new Map<string, number>()
+  for (const r of revocations) {
+    for (const id of r.loginIds) revokedAt.set(id, Math.min(revokedAt.get(id) ?? Infinity, r.returned))
+  }
+  const rows = new Map<
+    Mode,
+    { requests: number; accepted: number; afterRevocation: number; violations: RequestRecord[] }
+  >()
+  for (const mode of [...CHECKED, CONTROL])
+    rows.set(mode, { requests: 0, accepted: 0, afterRevocation: 0, violations: [] })
+  for (const req of requests) {
+    const row = rows.get(req.mode)
+    if (!row) continue
+    row.requests++
+    if (req.status === 200) row.accepted++
+    const at = revokedAt.get(req.loginId)
+    if (at === undefined || req.start <= at + (BOUNDS[req.mode] ?? 0)) continue
+    row.afterRevocation++
+    if (req.status === 200) row.violations.push(req)
+  }
+  const kinds = (k: RevocationRecord['kind']) => revocations.filter((r) => r.kind === k).length
+  console.log(
+    [
+      `seed ${SEED} · ${((Date.now() - started) / 1000).toFixed(0)} s · ${requests.length} requests · ${logins.length} logins`,
+      `revocations: ${revocations.length} (logout ${kinds('logout')}, logout-all ${kinds('logout-all')}, refresh reuse ${kinds('refresh-reuse')})`,
+      `faults: ${FAULTS.map((f) => `${f} ${faults[f]}`).join(', ')}`,
+      '| mode | bound | requests | accepted | after revocation + bound | accepted after (violations) |',
+      '|---|---|---|---|---|---|',
+      ...[...rows].map(
+        ([mode, r]) =>
+          `| ${mode}${mode === CONTROL ? ' (control)' : ''} | ${mode === CONTROL ? 'exp' : `${BOUNDS[mode]} ms`} | ${r.requests} | ${r.accepted} | ${r.afterRevocation} | ${r.violations.length} |`,
+      ),
+    ].join('\n'),
+  )
+  assert.ok(revocations.length >= 5, `revocations were made (${revocations.length})`)
+  assert.ok(Object.values(faults).reduce((a, b) => a + b, 0) >= 3, 'faults were injected')
+  for (const mode of CHECKED) {
+    const r = rows.get(mode)
+    assert.ok(r && r.afterRevocation > 0, `${mode} was probed with revoked credentials`)
+    assert.deepEqual(r.violations.slice(0, 5), [], `${mode} accepted a revoked credential (seed ${SEED})`)
+  }
+  assert.ok(
+    (rows.get(CONTROL)?.violations.length ?? 0) > 0,
+    'the checker sees the stateless control accept revoked tokens (it is not blind)',
+  )
+})
