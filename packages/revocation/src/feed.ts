@@ -37,6 +37,8 @@ export class RevocationFeed {
   #held: FeedMessage[] | undefined
   #freshAt = 0
   #resyncs = 0
+  /** Counts subscriber connections: a resync begun on an earlier one must not mark this one synced. */
+  #connection = 0
   #timers: NodeJS.Timeout[] = []
   #resyncing: Promise<void> | undefined
 
@@ -56,7 +58,10 @@ export class RevocationFeed {
     this.#subscriber.on('close', () => {
       this.#synced = false
     })
-    this.#subscriber.on('ready', () => void this.#resync())
+    this.#subscriber.on('ready', () => {
+      this.#connection++
+      void this.#resync()
+    })
   }
 
   start(): void {

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type RedisServer, startRedis } from '@authlab/servers'
+import { Redis } from 'ioredis'
+import {
+  RevocationFeed,
+  RevocationReader,
+  RevocationWriter,
+  redisRunId,
+  type TokenFacts,
+} from '../src/index.ts'
+import { keys, REVOCATION_CHANNEL } from '../src/keys.ts'
+
+// One real redis-server (AOF on) for the file; each test uses fresh ids, so they do not interfere.
+let server: RedisServer
+before(async () => {
+  server = await startRedis()
+})
+after(() => server?.close())
+
+/** A client as the services configure theirs: no offline queue, reconnecting forever. */
+function client(): Redis {
+  const redis = new Redis(server.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 50,
+  })
+  redis.on('error', () => {})
+  return redis
+}
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** A connected writer and reader on their own clients, marked ready like auth does. */
+async function store(t: { after(fn: () => unknown): void }) {
+  const [wc, rc] = [client(), client()]
+  t.after(() => {
+    wc.disconnect()
+    rc.disconnect()
+  })
+  await until('connected', () => wc.status === 'ready' && rc.status === 'ready')
+  const writer = new RevocationWriter(wc)
+  const reader = new RevocationReader(rc, { readyPollMs: 50 })
+  reader.start()
+  t.after(() => reader.close())
+  await writer.markReady(await redisRunId(wc))
+  await until('reader ready', () => reader.check())
+  return { writer, reader, wc, rc }
+}
+
+const token = (over: Partial<TokenFacts> = {}): TokenFacts => ({
+  jti: randomUUID(),
+  loginId: randomUUID(),
+  userId: randomUUID(),
+  issuedAt: Math.floor(Date.now() / 1000),
+  ...over,
+})
+const soon = () => Date.now() + 60_000
+
+test('a written session reads back with its login; an unknown or revoked session reads as undefined', async (t) => {
+  const { writer, reader } = await store(t)
+  const sessionId = randomBytes(32).toString('base64url')
+  const record = { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon() }
+  await writer.writeSession(sessionId, record, 60_000)
+  assert.deepEqual(await reader.readSession(sessionId, 60_000), record)
+  assert.equal(await reader.readSession(randomBytes(32).toString('base64url')), undefined)
+  await writer.revoke({
+    entries: [{ kind: 'login', value: record.loginId, expiresAt: soon() }],
+    sessionHashes: [(await import('../src/keys.ts')).hashSessionId(sessionId)],
+    watermark: 0,
+  })
+  assert.equal(await reader.readSession(sessionId), undefined)
+})
+
+test('isRevoked sees the jti, the login and the user cut-off (whole seconds before it), nothing else', async (t) => {
+  const { writer, reader } = await store(t)
+  const [byJti, byLogin, byCutoff] = [
+    token(),
+    token(),
+    token({ issuedAt: Math.floor(Date.now() / 1000) - 2 }),
+  ]
+  const sameSecond = token({ userId: byCutoff.userId, issuedAt: Math.floor(Date.now() / 1000) })
+  await writer.revoke({
+    entries: [
+      { kind: 'jti', value: byJti.jti, expiresAt: soon() },
+      { kind: 'login', value: byLogin.loginId, expiresAt: soon() },
+      { kind: 'user', value: byCutoff.userId, cutoff: sameSecond.issuedAt * 1000 + 500, expiresAt: soon() },
+    ],
+    sessionHashes: [],
+    watermark: 0,
+  })
+  assert.equal(await reader.isRevoked(byJti), true)
+  assert.equal(await reader.isRevoked(byLogin), true)
+  assert.equal(await reader.isRevoked(byCutoff), true)
+  assert.equal(
+    await reader.isRevoked(sameSecond),
+    false,
+    'the cut-off second itself is the login entries’ job',
+  )
+  assert.equal(await reader.isRevoked(token()), false)
+})
+
+test('a user cut-off and the watermark only move forward: an older write arriving later changes neither', async (t) => {
+  const { writer, reader } = await store(t)
+  const userId = randomUUID()
+  const now = Date.now()
+  const before = await writer.state()
+  await writer.revoke({
+    entries: [{ kind: 'user', value: userId, cutoff: now, expiresAt: soon() }],
+    sessionHashes: [],
+    watermark: before.watermark + 10,
+  })
+  await writer.revoke({
+    entries: [{ kind: 'user', value: userId, cutoff: now - 5000, expiresAt: soon() }],
+    sessionHashes: [],
+    watermark: before.watermark + 5,
+  })
+  assert.equal((await writer.state()).watermark, before.watermark + 10)
+  const issuedAt = Math.floor(now / 1000) - 2
+  assert.equal(await reader.isRevoked(token({ userId, issuedAt })), true, 'the later cut-off still holds')
+})
+
+test('until the ready marker names this Redis process, reads fail closed (AUTHLAB_REVOCATIONS_NOT_READY)', async (t) => {
+  const { writer, reader, rc } = await store(t)
+  await rc.del(keys.ready)
+  await until('not ready', async () => !(await reader.check()))
+  await assert.rejects(reader.isRevoked(token()), { code: 'AUTHLAB_REVOCATIONS_NOT_READY', statusCode: 503 })
+  await assert.rejects(reader.readSession(randomBytes(32).toString('base64url')), {
+    code: 'AUTHLAB_REVOCATIONS_NOT_READY',
+  })
+  await writer.markReady('some-other-redis-process')
+  assert.equal(await reader.check(), false, 'a marker for another process does not count')
+  await writer.markReady(await redisRunId(rc))
+  assert.equal(await reader.check(), true)
+})
+
+test('after a restart the marker restored from the AOF no longer counts, and a revocation lost with the last second is visible as such', async (t) => {
+  const { writer, reader, rc } = await store(t)
+  const kept = token()
+  const lost = token()
+  await writer.revoke({
+    entries: [{ kind: 'jti', value: kept.jti, expiresAt: soon() }],
+    sessionHashes: [],
+    watermark: 0,
+  })
+  await sleep(1100) // everysec: what was written a second ago is on disk
+  const copy = await server.copyData()
+  t.after(() => copy.discard())
+  await writer.revoke({
+    entries: [{ kind: 'jti', value: lost.jti, expiresAt: soon() }],
+    sessionHashes: [],
+    watermark: 0,
+  })
+  await server.restart({ restoreFrom: copy })
+  await until('reader reconnected', () => rc.status === 'ready')
+  assert.equal(await reader.check(), false, 'not ready although the old marker came back from disk')
+  assert.ok(await rc.get(keys.ready), 'the old marker is there')
+  assert.equal(await rc.exists(keys.deniedJti(lost.jti)), 0, 'the last revocation was lost')
+  assert.equal(await rc.exists(keys.deniedJti(kept.jti)), 1, 'the earlier one survived')
+  await assert.rejects(reader.isRevoked(lost), { code: 'AUTHLAB_REVOCATIONS_NOT_READY' })
+})
+
+test('the feed loses no revocation while its pub/sub connection is killed again and again (CLIENT KILL TYPE pubsub)', async (t) => {
+  const { writer, reader, wc } = await store(t)
+  const feedClient = client()
+  t.after(() => feedClient.disconnect())
+  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50 })
+  feed.start()
+  t.after(() => feed.close())
+  await until('feed synced', () => feed.synced)
+  const resyncsBefore = feed.resyncs
+  const tokens = Array.from({ length: 300 }, () => token())
+  let kills = 0
+  const killer = (async () => {
+    for (let i = 0; i < 15; i++) {
+      await sleep(15)
+      await wc.client('KILL', 'TYPE', 'pubsub').then(
+        () => kills++,
+        () => {},
+      )
+    }
+  })()
+  for (const tk of tokens) {
+    await writer.revoke({
+      entries: [{ kind: 'jti', value: tk.jti, expiresAt: soon() }],
+      sessionHashes: [],
+      watermark: 0,
+    })
+  }
+  await killer
+  // The feed's promise: once it is fresh as of a moment, it holds everything published before it.
+  const doneAt = Date.now()
+  await until('feed fresh after the last write', () => feed.synced && Date.now() - feed.staleness() > doneAt, 10_000)
+  const missing = tokens.filter((tk) => !feed.isRevoked(tk))
+  assert.ok(kills > 0)
+  assert.ok(feed.resyncs > resyncsBefore, 'the kills caused resyncs')
+  assert.deepEqual(missing, [], 'every revocation is in the local set')
+})
+
+test('a gap in the revision sequence is detected and repaired by a resync', async (t) => {
+  const { writer, reader, wc } = await store(t)
+  const feedClient = client()
+  t.after(() => feedClient.disconnect())
+  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50 })
+  feed.start()
+  t.after(() => feed.close())
+  await until('feed synced', () => feed.synced)
+  const missed = token()
+  // A revocation applied in Redis whose message never reached the feed: written without
+  // publishing, then the next message arrives with a revision one too far.
+  const [gen, rev] = await wc.hmget(keys.revision, 'gen', 'rev')
+  await wc.multi().zadd(keys.liveSet, soon(), `jti:${missed.jti}`).hincrby(keys.revision, 'rev', 1).exec()
+  const resyncs = feed.resyncs
+  await wc.publish(REVOCATION_CHANNEL, JSON.stringify({ gen, rev: Number(rev) + 2, entries: [] }))
+  await until('resynced', () => feed.resyncs > resyncs && feed.synced)
+  assert.equal(feed.isRevoked(missed), true)
+  await writer.revoke({ entries: [], sessionHashes: [], watermark: 0 })
+})

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict'
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import { after, before, type TestContext, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { redisClient, redisReady } from '@authlab/clients'
+import { MODES } from '@authlab/contract'
+import { hashSessionId, RevocationWriter, redisRunId } from '@authlab/revocation'
+import { freePort, type RedisServer, startRedis } from '@authlab/servers'
+import { createSigner } from 'fast-jwt'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { type VerifyOptions, verify } from '../src/index.ts'
+
+// Real Redis; the key set is a static JWKS served over HTTP that the tests can change.
+const ISSUER = 'authlab'
+const AUDIENCE = 'authlab-api'
+interface Key {
+  kid: string
+  sign: (payload: object) => string
+  jwk: object
+}
+function newKey(): Key {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const kid = randomUUID()
+  const signer = createSigner({
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    algorithm: 'EdDSA',
+    kid,
+    header: { typ: 'at+jwt' },
+    iss: ISSUER,
+    aud: AUDIENCE,
+    expiresIn: 60_000,
+  })
+  return { kid, sign: signer, jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' } }
+}
+
+let redis: RedisServer
+let jwks: Server
+let jwksUrl: string
+let published: Key[] = []
+let signing: Key
+before(async () => {
+  redis = await startRedis()
+  signing = newKey()
+  published = [signing]
+  jwks = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }))
+  })
+  const port = await freePort()
+  await new Promise<void>((resolve) => jwks.listen(port, '127.0.0.1', resolve))
+  jwksUrl = `http://127.0.0.1:${port}/jwks.json`
+})
+after(async () => {
+  jwks?.close()
+  await redis?.close()
+})
+
+function options(over: Partial<VerifyOptions> = {}): VerifyOptions {
+  return {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    algorithm: 'EdDSA',
+    jwksUrl,
+    jwksRefreshMs: 60_000,
+    // Nothing listens on port 9 (discard): introspection has no auth service to reach here.
+    authUrl: 'http://127.0.0.1:9',
+    cookieSecure: false,
+    verifyCacheSize: 100,
+    sessionIdleTtlMs: 60_000,
+    sessionCacheTtlMs: 300,
+    sessionCacheMaxEntries: 100,
+    pushedMaxStalenessMs: 1000,
+    denylistFailOpen: false,
+    introspectTimeoutMs: 300,
+    ...over,
+  }
+}
+
+/** An app with one route per mode, its strategy as the onRequest hook; closed when the test ends. */
+async function build(t: TestContext, over: Partial<VerifyOptions> = {}, server = redis) {
+  const app = Fastify()
+  t.after(() => app.close())
+  await app.register(redisClient, { url: server.url, commandTimeoutMs: 300 })
+  await app.register(verify, options(over))
+  for (const mode of MODES) {
+    app.get(`/${mode}`, { onRequest: app.authenticate(mode) }, async (request) => request.user)
+  }
+  await app.ready()
+  await redisReady(app.redis)
+  const writer = new RevocationWriter(app.redis)
+  await writer.markReady(await redisRunId(app.redis))
+  await until('revocations ready', () => app.revocationReader.check())
+  return { app, writer }
+}
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+function login(key = signing) {
+  const userId = randomUUID()
+  const loginId = randomUUID()
+  const jti = randomUUID()
+  return { userId, loginId, jti, token: key.sign({ sub: userId, sid: loginId, jti }) }
+}
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+const get = (app: FastifyInstance, url: string, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'GET', url, headers })
+
+test('options are validated before anything starts: a missing issuer or a zero TTL is refused', async () => {
+  for (const bad of [{ issuer: '' }, { sessionCacheTtlMs: 0 }, { algorithm: 'HS256' as never }]) {
+    const app = Fastify()
+    await app.register(redisClient, { url: redis.url, commandTimeoutMs: 300 })
+    await assert.rejects(app.register(verify, options(bad)).ready(), {
+      code: 'AUTHLAB_VERIFY_OPTIONS_INVALID',
+    })
+    await app.close()
+  }
+})
+
+test('every strategy is built once, one per mode, and none needs no credential', async (t) => {
+  const { app } = await build(t)
+  assert.deepEqual(Object.keys(app.authStrategies).sort(), [...MODES].sort())
+  assert.equal((await get(app, '/none')).statusCode, 200)
+})
+
+test('jwt: a valid token is accepted; no token, a wrong audience and an unknown kid are 401 with a Bearer challenge', async (t) => {
+  const { app } = await build(t)
+  const l = login()
+  const ok = await get(app, '/jwt', bearer(l.token))
+  assert.equal(ok.statusCode, 200)
+  assert.deepEqual(ok.json(), { userId: l.userId, loginId: l.loginId })
+  const other = newKey()
+  for (const headers of [{}, bearer(`${l.token}x`), bearer(other.sign({ sub: 'u', sid: 's', jti: 'j' }))]) {
+    const res = await get(app, '/jwt', headers)
+    assert.equal(res.statusCode, 401)
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="authlab"')
+  }
+})
+
+test('session: a live session is accepted, an unknown one is 401 with a Cookie challenge, and it is 503 while revocations are not ready', async (t) => {
+  const { app, writer } = await build(t)
+  const sessionId = randomBytes(32).toString('base64url')
+  await writer.writeSession(
+    sessionId,
+    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000 },
+    60_000,
+  )
+  assert.equal((await get(app, '/session', { cookie: `sid=${sessionId}` })).statusCode, 200)
+  const unknown = await get(app, '/session', { cookie: `sid=${randomBytes(32).toString('base64url')}` })
+  assert.equal(unknown.statusCode, 401)
+  assert.equal(unknown.headers['www-authenticate'], 'Cookie realm="authlab"')
+  await writer.markReady('another-redis-process')
+  await until('not ready', async () => !(await app.revocationReader.check()))
+  const res = await get(app, '/session', { cookie: `sid=${sessionId}` })
+  assert.equal(res.statusCode, 503)
+  assert.equal(app.authStrategies.session.ready(), false)
+})
+
+test('session-cached: serves a revoked session from its cache for at most the TTL, then rejects it', async (t) => {
+  const { app, writer } = await build(t, { sessionCacheTtlMs: 300 })
+  const sessionId = randomBytes(32).toString('base64url')
+  await writer.writeSession(
+    sessionId,
+    { userId: 'u2', loginId: 'l2', expiresAt: Date.now() + 60_000 },
+    60_000,
+  )
+  const cookie = { cookie: `sid=${sessionId}` }
+  assert.equal((await get(app, '/session-cached', cookie)).statusCode, 200)
+  await writer.revoke({ entries: [], sessionHashes: [hashSessionId(sessionId)], watermark: 0 })
+  const revokedAt = Date.now()
+  const right = await get(app, '/session-cached', cookie)
+  if (Date.now() - revokedAt < 300) assert.equal(right.statusCode, 200, 'cached within the TTL')
+  await sleep(350)
+  assert.equal((await get(app, '/session-cached', cookie)).statusCode, 401)
+  assert.equal((await get(app, '/session', cookie)).statusCode, 401)
+})
+
+test('jwt-denylist: a revoked login, jti or user cut-off is 401; not ready is 503 even with fail-open on', async (t) => {
+  const { app, writer } = await build(t, { denylistFailOpen: true })
+  const [a, b, c, live] = [login(), login(), login(), login()]
+  await writer.revoke({
+    entries: [
+      { kind: 'login', value: a.loginId, expiresAt: Date.now() + 60_000 },
+      { kind: 'jti', value: b.jti, expiresAt: Date.now() + 60_000 },
+      { kind: 'user', value: c.userId, cutoff: Date.now() + 2000, expiresAt: Date.now() + 60_000 },
+    ],
+    sessionHashes: [],
+    watermark: 0,
+  })
+  for (const revoked of [a, b, c])
+    assert.equal((await get(app, '/jwt-denylist', bearer(revoked.token))).statusCode, 401)
+  assert.equal((await get(app, '/jwt-denylist', bearer(live.token))).statusCode, 200)
+  await writer.markReady('another-redis-process')
+  await until('not ready', async () => !(await app.revocationReader.check()))
+  assert.equal((await get(app, '/jwt-denylist', bearer(live.token))).statusCode, 503)
+})
+
+test('jwt-denylist with Redis unreachable: 503 by default, 200 only when DENYLIST_FAIL_OPEN is set', async (t) => {
+  const own = await startRedis()
+  t.after(() => own.close())
+  const closed = await build(t, {}, own)
+  const open = await build(t, { denylistFailOpen: true }, own)
+  const l = login()
+  await own.stop()
+  await until('disconnected', () => closed.app.redis.status !== 'ready' && open.app.redis.status !== 'ready')
+  assert.equal((await get(closed.app, '/jwt-denylist', bearer(l.token))).statusCode, 503)
+  assert.equal((await get(open.app, '/jwt-denylist', bearer(l.token))).statusCode, 200)
+  assert.equal(
+    (await get(open.app, '/session', { cookie: `sid=${randomBytes(32).toString('base64url')}` })).statusCode,
+    503,
+  )
+})
+
+test('jwt-pushed: a revocation reaches the local set without a request to Redis; a stale feed is 503', async (t) => {
+  const own = await startRedis()
+  t.after(() => own.close())
+  const { app, writer } = await build(t, { pushedMaxStalenessMs: 500 }, own)
+  const l = login()
+  await until('feed fresh', () => app.authStrategies['jwt-pushed'].ready())
+  assert.equal((await get(app, '/jwt-pushed', bearer(l.token))).statusCode, 200)
+  await writer.revoke({
+    entries: [{ kind: 'login', value: l.loginId, expiresAt: Date.now() + 60_000 }],
+    sessionHashes: [],
+    watermark: 0,
+  })
+  await until(
+    'revocation pushed',
+    async () => (await get(app, '/jwt-pushed', bearer(l.token))).statusCode === 401,
+  )
+  const other = login()
+  await own.stop()
+  await sleep(600)
+  assert.equal(
+    (await get(app, '/jwt-pushed', bearer(other.token))).statusCode,
+    503,
+    'past the staleness bound',
+  )
+})
+
+test('introspect: no credential is 401; an unreachable auth service is 503, never 200', async (t) => {
+  const { app } = await build(t)
+  assert.equal((await get(app, '/introspect')).statusCode, 401)
+  assert.equal((await get(app, '/introspect', bearer(login().token))).statusCode, 503)
+})
+
+test('a kid withdrawn from the JWKS stops verifying within one refresh interval, cached tokens included', async (t) => {
+  const { app } = await build(t, { jwksRefreshMs: 200 })
+  const l = login()
+  assert.equal((await get(app, '/jwt', bearer(l.token))).statusCode, 200)
+  const next = newKey()
+  published = [next]
+  t.after(() => {
+    published = [signing]
+  })
+  await sleep(450)
+  assert.equal(
+    (await get(app, '/jwt', bearer(l.token))).statusCode,
+    401,
+    'the withdrawn key no longer verifies',
+  )
+  assert.equal((await get(app, '/jwt', bearer(login(next).token))).statusCode, 200, 'the new key does')
+})
