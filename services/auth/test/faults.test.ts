@@ -124,3 +124,57 @@ test('redis restarted with its data lost: revocations are rebuilt from the postg
   })
   assert.equal(fresh.statusCode, 200)
 })
+
+test('partial redis data loss (restored from an AOF taken before a logout): auth replays the lost logout from the postgres log', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores)
+  const { login } = await registerAndLogin(app)
+  await new Promise((r) => setTimeout(r, 1100)) // everysec: the login is on disk
+  const copy = await stores.redis.copyData()
+  t.after(() => copy.discard())
+  const out = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+  })
+  assert.equal(out.statusCode, 204)
+  await stores.redis.restart({ restoreFrom: copy })
+  let ready = false
+  for (let i = 0; i < 100 && !ready; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    ready = await app.revocationReader.check()
+  }
+  assert.ok(ready, 'reconciled against the log and marked ready for the restarted process')
+  assert.equal(
+    await app.credentials.sessionLogin(login.sessionId),
+    undefined,
+    'the resurrected session was deleted',
+  )
+  assert.equal(
+    (await introspect(app, login.accessToken)).json().active,
+    false,
+    'the lost deny entry was replayed',
+  )
+  assert.equal((await introspect(app, login.sessionId)).json().active, false)
+})
+
+test('keys lost without a restart: a watermark behind the log makes the reconcile rebuild them', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  // Only the explicit reconcile below runs (no reconnect, no timer within the test).
+  const app = await build(t, stores, { RECONCILE_INTERVAL_MS: '600000' })
+  const { login } = await registerAndLogin(app)
+  await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+  })
+  // Everything gone but a marker for the running process: only the watermark can tell.
+  await app.redis.flushdb()
+  await app.revocationWriter.markReady(app.revocationReader.runId as string)
+  const result = await app.reconciler.reconcile()
+  assert.equal(result.rebuilt, true)
+  assert.equal(result.reason, 'watermark')
+  assert.equal((await introspect(app, login.accessToken)).json().active, false)
+})
