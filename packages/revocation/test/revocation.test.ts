@@ -198,7 +198,11 @@ test('the feed loses no revocation while its pub/sub connection is killed again 
   await killer
   // The feed's promise: once it is fresh as of a moment, it holds everything published before it.
   const doneAt = Date.now()
-  await until('feed fresh after the last write', () => feed.synced && Date.now() - feed.staleness() > doneAt, 10_000)
+  await until(
+    'feed fresh after the last write',
+    () => feed.synced && Date.now() - feed.staleness() > doneAt,
+    10_000,
+  )
   const missing = tokens.filter((tk) => !feed.isRevoked(tk))
   assert.ok(kills > 0)
   assert.ok(feed.resyncs > resyncsBefore, 'the kills caused resyncs')
