@@ -149,6 +149,7 @@ export class RevocationFeed {
   }
 
   async #snapshot(): Promise<void> {
+    const connection = this.#connection
     try {
       if (this.#subscriber.status !== 'ready') return
       // Hold messages from now until the snapshot is applied.
@@ -159,6 +160,9 @@ export class RevocationFeed {
       if (!(await this.#reader.check())) return
       const sentAt = Date.now()
       const snap = await this.#reader.snapshot()
+      // Reconnected meanwhile: the new connection is not subscribed yet. The heartbeat, which
+      // resyncs whenever the feed is not synced, starts over on it.
+      if (connection !== this.#connection || this.#subscriber.status !== 'ready') return
       for (const e of snap.entries) this.#add(e, sentAt)
       this.#gen = snap.gen
       this.#rev = snap.rev
