@@ -153,6 +153,29 @@ export class Cluster {
     await sleep(300)
   }
 
+  /**
+   * Resolves once auth and every replica answer their readyz (a bounded wait, for tests and tools
+   * that follow a fault); rejects naming the first that did not within `timeoutMs`.
+   */
+  async waitUntilReady(timeoutMs = 20_000): Promise<void> {
+    const probes = [
+      `${this.auth.url}/auth/readyz`,
+      ...[...this.replicas.values()].flat().map((r) => `${r.url}/${r.service}/readyz`),
+    ]
+    const deadline = Date.now() + timeoutMs
+    for (const url of probes) {
+      while (
+        !(await fetch(url).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > deadline) throw new Error(`not ready within ${timeoutMs} ms: ${url}`)
+        await sleep(50)
+      }
+    }
+  }
+
   /** Every OS process of the cluster by role (for CPU pinning or limits). */
   async pids(): Promise<Record<string, number[]>> {
     const result: Record<string, number[]> = {

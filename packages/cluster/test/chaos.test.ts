@@ -134,26 +134,6 @@ function headersFor(mode: Mode, l: LoginRecord): Record<string, string> {
     : { authorization: `Bearer ${l.accessToken}` }
 }
 
-/** Bounded wait until the gateway, auth and every replica answer ready again after a fault. */
-async function waitForReadiness(): Promise<void> {
-  const urls = [
-    `http://127.0.0.1:${cluster.auth.port}/auth/readyz`,
-    ...[...cluster.replicas.values()].flat().map((r) => `${r.url}/${r.service}/readyz`),
-  ]
-  const deadline = Date.now() + 20_000
-  for (const url of urls) {
-    while (
-      !(await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      if (Date.now() > deadline) throw new Error(`not ready within 20 s: ${url}`)
-      await sleep(50)
-    }
-  }
-}
-
 async function inject(fault: Fault): Promise<void> {
   switch (fault) {
     case 'redis-kill-9':
@@ -299,7 +279,7 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
       const fault = deck.pop() as Fault
       await inject(fault)
       faults[fault]++
-      await waitForReadiness()
+      await cluster.waitUntilReady()
     }
   }
 
@@ -307,7 +287,7 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
   await sleep(DURATION_MS)
   running = false
   await Promise.all(workers)
-  await waitForReadiness()
+  await cluster.waitUntilReady()
 
   // The checker.
   const revokedAt = new Map<string, number>()

@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MODES, type Mode } from '@authlab/contract'
+import pg from 'pg'
 import { type Cluster, startCluster } from '../src/index.ts'
 
 // One real cluster for the file: Redis, Postgres, auth, 3 replicas each of orders and profile, nginx.
@@ -33,15 +34,24 @@ interface Login {
   user: { id: string }
 }
 let n = 0
-async function newLogin(): Promise<Login> {
+const PASSWORD = 'correct horse battery staple'
+const json = { 'content-type': 'application/json' }
+async function register(): Promise<string> {
   const email = `c${++n}-${Date.now()}@example.test`
-  const body = JSON.stringify({ email, password: 'correct horse battery staple' })
-  const headers = { 'content-type': 'application/json' }
-  await fetch(`${cluster.url}/auth/register`, { method: 'POST', headers, body })
-  const res = await fetch(`${cluster.url}/auth/login`, { method: 'POST', headers, body })
+  const body = JSON.stringify({ email, password: PASSWORD })
+  assert.equal(
+    (await fetch(`${cluster.url}/auth/register`, { method: 'POST', headers: json, body })).status,
+    201,
+  )
+  return email
+}
+async function login(email: string): Promise<Login> {
+  const body = JSON.stringify({ email, password: PASSWORD })
+  const res = await fetch(`${cluster.url}/auth/login`, { method: 'POST', headers: json, body })
   assert.equal(res.status, 200)
   return (await res.json()) as Login
 }
+const newLogin = async () => login(await register())
 
 function credentialHeaders(
   mode: Mode,
@@ -338,5 +348,105 @@ test('the JWT modes also take the access_token cookie set at login, on every rep
     }
     assert.equal(seen.size, REPLICAS, mode)
     assert.deepEqual(new Set(statuses(seen)), new Set([200]), mode)
+  }
+})
+
+/** Statuses from every replica of `service`, at least one answer each. */
+async function statusesFromEvery(service: string, mode: Mode, login: Login): Promise<number[]> {
+  const seen = await acrossReplicas(service, mode, login)
+  assert.equal(seen.size, REPLICAS, `${service}/${mode} reached every replica`)
+  return statuses(seen)
+}
+
+const STATEFUL: Mode[] = ['session', 'session-cached', 'jwt-denylist', 'jwt-pushed', 'introspect']
+
+test('partial Redis data loss (restart from an AOF taken before a logout): the logout is not undone in any mode on any replica', async () => {
+  const email = await register()
+  const victim = await login(email)
+  const bystander = await login(await register())
+  for (const mode of STATEFUL)
+    assert.deepEqual(new Set(await statusesFromEvery('orders', mode, victim)), new Set([200]), mode)
+  // Everything up to here is on disk (everysec); the logout that follows is what the crash loses.
+  await sleep(1100)
+  const copy = await cluster.redis.copyData()
+  let revokedAt = 0
+  try {
+    const res = await fetch(`${cluster.url}/auth/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${victim.accessToken}` },
+    })
+    assert.equal(res.status, 204)
+    revokedAt = Date.now()
+    await cluster.redis.restart({ restoreFrom: copy })
+  } finally {
+    await copy.discard()
+  }
+  // From the restart on, no mode may accept the logged-out login beyond its bound: 503 while auth
+  // reconciles, then 401.
+  const bound: Partial<Record<Mode, number>> = {
+    'session-cached': CACHE_TTL_MS,
+    'jwt-pushed': PUSHED_BOUND_MS,
+  }
+  const deadline = Date.now() + 3000
+  while (Date.now() < deadline) {
+    for (const mode of STATEFUL) {
+      const startedAt = Date.now()
+      const seen = await statusesFromEvery('orders', mode, victim)
+      if (startedAt <= revokedAt + (bound[mode] ?? 0)) continue
+      assert.ok(!seen.includes(200), `${mode} accepted the logged-out login after the data loss: ${seen}`)
+    }
+  }
+  await cluster.waitUntilReady()
+  for (const mode of STATEFUL) {
+    assert.deepEqual(
+      new Set(await statusesFromEvery('profile', mode, victim)),
+      new Set([401]),
+      `${mode} rejects`,
+    )
+    assert.deepEqual(
+      new Set(await statusesFromEvery('profile', mode, bystander)),
+      new Set([200]),
+      `${mode} serves others`,
+    )
+  }
+})
+
+test('logout-all racing 50 concurrent logins: every login that existed when logout-all committed is revoked', async () => {
+  const email = await register()
+  const first = await login(email)
+  const logins = Array.from({ length: 50 }, (_, i) => sleep(i % 10).then(() => login(email)))
+  await sleep(15)
+  const logoutAll = await fetch(`${cluster.url}/auth/logout-all`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.accessToken}` },
+  })
+  assert.equal(logoutAll.status, 204)
+  const racing = await Promise.all(logins)
+  // Postgres is the judge of order: a login is live only if it committed after logout-all.
+  const db = new pg.Client({ connectionString: cluster.postgres.url })
+  await db.connect()
+  try {
+    const { rows } = await db.query<{ id: string; live: boolean; after_cutoff: boolean }>(
+      `SELECT l.id, l.revoked_at IS NULL AS live,
+              l.created_at > (SELECT max(r.revoked_at) FROM revocations r WHERE r.kind = 'user' AND r.user_id = l.user_id) AS after_cutoff
+         FROM logins l JOIN users u ON u.id = l.user_id WHERE u.email = $1`,
+      [email],
+    )
+    assert.equal(rows.length, 51)
+    const liveBefore = rows.filter((r) => r.live && !r.after_cutoff)
+    assert.deepEqual(liveBefore, [], 'no login that predates logout-all survived it')
+    const revoked = new Set(rows.filter((r) => !r.live).map((r) => r.id))
+    assert.ok(revoked.size >= 1)
+    // And what Postgres says is what every mode does, on every replica.
+    const sid = (l: Login) =>
+      JSON.parse(Buffer.from(l.accessToken.split('.')[1] as string, 'base64url').toString()).sid
+    for (const l of [first, ...racing]) {
+      const expected = revoked.has(sid(l)) ? 401 : 200
+      for (const mode of ['session', 'jwt-denylist', 'introspect'] as const) {
+        assert.deepEqual(new Set(await statusesFromEvery('orders', mode, l)), new Set([expected]), `${mode}`)
+      }
+    }
+  } finally {
+    await db.end()
   }
 })

@@ -82,9 +82,12 @@ export async function buildDownstreamApp(
       () => 'down',
     )
     const keys = app.jwks.size
-    const ready = redis === 'up' && keys > 0
+    const revocations = redis === 'up' && (await app.revocationReader.check())
+    const ready = revocations && keys > 0
     const modes = Object.fromEntries(MODES.map((m) => [m, app.authStrategies[m].ready()]))
-    return reply.code(ready ? 200 : 503).send({ redis, jwksKeys: keys, modes })
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ redis, revocations: revocations ? 'complete' : 'reconciling', jwksKeys: keys, modes })
   })
   app.get(`/${service}/metrics`, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType)

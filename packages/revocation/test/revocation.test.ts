@@ -56,6 +56,17 @@ async function store(t: { after(fn: () => unknown): void }) {
   return { writer, reader, wc, rc }
 }
 
+/** A feed on its own connection, synced, closed when the test ends. */
+async function syncedFeed(t: { after(fn: () => unknown): void }, reader: RevocationReader) {
+  const feedClient = client()
+  t.after(() => feedClient.disconnect())
+  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50 })
+  feed.start()
+  t.after(() => feed.close())
+  await until('feed synced', () => feed.synced)
+  return feed
+}
+
 const token = (over: Partial<TokenFacts> = {}): TokenFacts => ({
   jti: randomUUID(),
   loginId: randomUUID(),
@@ -170,12 +181,7 @@ test('after a restart the marker restored from the AOF no longer counts, and a r
 
 test('the feed loses no revocation while its pub/sub connection is killed again and again (CLIENT KILL TYPE pubsub)', async (t) => {
   const { writer, reader, wc } = await store(t)
-  const feedClient = client()
-  t.after(() => feedClient.disconnect())
-  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50 })
-  feed.start()
-  t.after(() => feed.close())
-  await until('feed synced', () => feed.synced)
+  const feed = await syncedFeed(t, reader)
   const resyncsBefore = feed.resyncs
   const tokens = Array.from({ length: 300 }, () => token())
   let kills = 0
@@ -211,12 +217,7 @@ test('the feed loses no revocation while its pub/sub connection is killed again 
 
 test('a gap in the revision sequence is detected and repaired by a resync', async (t) => {
   const { writer, reader, wc } = await store(t)
-  const feedClient = client()
-  t.after(() => feedClient.disconnect())
-  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50 })
-  feed.start()
-  t.after(() => feed.close())
-  await until('feed synced', () => feed.synced)
+  const feed = await syncedFeed(t, reader)
   const missed = token()
   // A revocation applied in Redis whose message never reached the feed: written without
   // publishing, then the next message arrives with a revision one too far.

@@ -111,6 +111,9 @@ class NativeRedis implements RedisServer {
         appendonly ? 'yes' : 'no',
         '--appendfsync',
         'everysec',
+        // A full Redis refuses writes rather than evicting a deny entry.
+        '--maxmemory-policy',
+        'noeviction',
         '--daemonize',
         'no',
         ...(this.#opts.args ?? []),

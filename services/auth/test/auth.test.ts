@@ -379,12 +379,12 @@ test('a session past its idle timeout is gone', async (t) => {
   assert.equal((await introspect(app, login.sessionId)).json().active, false)
 })
 
-test('healthz is 200 and readyz is 200 when postgres and redis answer', async (t) => {
+test('healthz is 200 and readyz is 200 when postgres and redis answer and the revocation copies are complete', async (t) => {
   const app = await build(t, stores())
   assert.equal((await app.inject('/auth/healthz')).statusCode, 200)
   const ready = await app.inject('/auth/readyz')
   assert.equal(ready.statusCode, 200)
-  assert.deepEqual(ready.json(), { postgres: 'up', redis: 'up' })
+  assert.deepEqual(ready.json(), { postgres: 'up', redis: 'up', revocations: 'complete' })
 })
 
 test('the OpenAPI document lists every auth route', async (t) => {

@@ -8,6 +8,7 @@ import {
   startStores,
   stopStores,
   uniqueEmail,
+  untilRevocationsReady,
 } from './helper.ts'
 
 // Each test breaks its own stores, so none shares them.
@@ -29,7 +30,7 @@ test('postgres down: register and login answer 503 quickly, readyz says which st
   assert.equal(res.statusCode, 503)
   const ready = await app.inject('/auth/readyz')
   assert.equal(ready.statusCode, 503)
-  assert.deepEqual(ready.json(), { postgres: 'down', redis: 'up' })
+  assert.deepEqual(ready.json(), { postgres: 'down', redis: 'up', revocations: 'complete' })
 })
 
 test('redis down: login answers 503 and leaves no login behind in postgres', async (t) => {
@@ -93,11 +94,7 @@ test('redis restarted with its data lost: revocations are rebuilt from the postg
   })
   await stores.redis.restart({ wipeData: true })
   // Ready again only once the rebuild has run (bounded wait).
-  let ready = false
-  for (let i = 0; i < 100 && !ready; i++) {
-    await new Promise((r) => setTimeout(r, 50))
-    ready = await app.revocationReader.check()
-  }
+  const ready = await untilRevocationsReady(app)
   assert.ok(ready, 'auth rebuilt the revocation copies and set the marker')
   assert.equal(
     (await introspect(app, login.accessToken)).json().active,
@@ -140,11 +137,7 @@ test('partial redis data loss (restored from an AOF taken before a logout): auth
   })
   assert.equal(out.statusCode, 204)
   await stores.redis.restart({ restoreFrom: copy })
-  let ready = false
-  for (let i = 0; i < 100 && !ready; i++) {
-    await new Promise((r) => setTimeout(r, 50))
-    ready = await app.revocationReader.check()
-  }
+  const ready = await untilRevocationsReady(app)
   assert.ok(ready, 'reconciled against the log and marked ready for the restarted process')
   assert.equal(
     await app.credentials.sessionLogin(login.sessionId),

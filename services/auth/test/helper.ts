@@ -97,3 +97,13 @@ export async function introspect(app: FastifyInstance, token: string): Promise<L
   const res = await app.inject({ method: 'POST', url: '/auth/introspect', payload: { token } })
   return res
 }
+
+/** Bounded wait until the app's revocation reader trusts Redis again (after a restart or loss). */
+export async function untilRevocationsReady(app: FastifyInstance, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await app.revocationReader.check()) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
