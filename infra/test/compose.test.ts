@@ -250,6 +250,78 @@ test('one replica killed under steady requests: no failed idempotent request', a
   assert.deepEqual(load.failures, [])
 })
 
+test('the gateway routes no introspection, readiness, metrics or OpenAPI; the introspect mode authenticates as its own client', async () => {
+  for (const [method, path] of [
+    ['POST', '/auth/introspect'],
+    ['GET', '/auth/readyz'],
+    ['GET', '/auth/openapi.json'],
+    ['GET', '/orders/metrics'],
+    ['GET', '/profile/readyz'],
+  ] as const) {
+    const res = await fetch(`${base}${path}`, { method })
+    await res.arrayBuffer()
+    assert.equal(res.status, 404, `${method} ${path}`)
+  }
+  // From inside the network, without the client secret, auth refuses; orders and profile hold theirs.
+  const inside = await compose(
+    'exec',
+    '-T',
+    'auth',
+    'node',
+    '-e',
+    "fetch('http://127.0.0.1:3000/auth/introspect',{method:'POST',headers:{'content-type':'application/x-www-form-urlencoded'},body:'token=x'}).then(r=>console.log(r.status,r.headers.get('www-authenticate')))",
+  )
+  assert.match(inside.trim(), /^401 Basic realm="authlab-introspection"/)
+  const l = await login()
+  for (const service of ['orders', 'profile']) {
+    assert.deepEqual(statuses(await spread(service, 'introspect', l, 2)), new Set([200]), service)
+  }
+})
+
+test("Redis ACLs: the replicas' user cannot write a session (NOPERM); auth's cannot flush", async () => {
+  const cli = (user: string, password: string, ...command: string[]) =>
+    compose(
+      'exec',
+      '-T',
+      'redis',
+      'redis-cli',
+      '--no-auth-warning',
+      '--user',
+      user,
+      '--pass',
+      password,
+      ...command,
+    )
+  const downstreamSet = await cli(
+    'authlab-downstream',
+    'dev-only-redis-downstream-password',
+    'SET',
+    'authlab:sess:forged',
+    'x',
+  )
+  assert.match(downstreamSet, /NOPERM/)
+  const authFlush = await cli('authlab-auth', 'dev-only-redis-auth-password', 'FLUSHALL')
+  assert.match(authFlush, /NOPERM/)
+  const anonymous = await compose('exec', '-T', 'redis', 'redis-cli', 'GET', 'authlab:revocations:ready')
+  assert.match(anonymous, /NOAUTH/)
+})
+
+// Last but one: it spends the client's per-IP login budget for the rest of the window.
+test('a client rotating X-Forwarded-For gets no fresh budget: 50 wrong logins on 50 accounts meet 429 long before 50', async () => {
+  const seen: number[] = []
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${base}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${i + 1}` },
+      body: JSON.stringify({ email: `victim${i}-${Date.now()}@example.test`, password: 'not the password' }),
+    })
+    await res.arrayBuffer()
+    seen.push(res.status)
+  }
+  const first429 = seen.indexOf(429)
+  assert.ok(first429 >= 0 && first429 < 25, `first 429 at attempt ${first429 + 1}: ${seen.join(',')}`)
+})
+
 test('docker compose down -v leaves no container, network or volume behind', async () => {
   await compose('down', '-v', '--remove-orphans', '--timeout', '5')
   const filter = `label=com.docker.compose.project=${PROJECT}`

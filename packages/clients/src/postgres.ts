@@ -63,6 +63,14 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect()
+    // A checked-out client whose connection dies emits 'error' with no pool listener attached: the
+    // query rejects anyway, so note it here (instead of crashing the process) and destroy the
+    // client on release rather than return a broken one to the pool.
+    let broken: Error | undefined
+    const onError = (err: Error) => {
+      broken = err
+    }
+    client.on('error', onError)
     try {
       await client.query('BEGIN')
       const result = await work(client)
@@ -71,9 +79,11 @@ export async function inTransaction<T>(
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {})
       const code = (err as { code?: string }).code
+      if (!code) broken ??= err as Error
       if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw err
     } finally {
-      client.release()
+      client.off('error', onError)
+      client.release(broken)
     }
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt))
   }

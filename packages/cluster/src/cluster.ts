@@ -14,7 +14,7 @@ import {
   startRedis,
   waitUntil,
 } from '@authlab/servers'
-import { renderGatewayConfig } from './gateway.ts'
+import { type GatewayLayout, renderGatewayConfig } from './gateway.ts'
 
 const SERVICES_DIR = new URL('../../../services/', import.meta.url).pathname
 
@@ -107,10 +107,12 @@ export class Cluster {
   readonly replicas: ReadonlyMap<string, ServiceProcess[]>
   readonly logDir: string
   readonly #gatewayListen: string
+  readonly #gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst'>
   #active: number
 
   constructor(parts: {
     gatewayListen: string
+    gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst'>
     url: string
     redis: RedisServer
     postgres: PostgresServer
@@ -127,6 +129,7 @@ export class Cluster {
     this.replicas = parts.replicas
     this.logDir = parts.logDir
     this.#gatewayListen = parts.gatewayListen
+    this.#gatewayLimits = parts.gatewayLimits
     this.#active = Math.max(...[...parts.replicas.values()].map((l) => l.length), 0)
   }
 
@@ -146,6 +149,7 @@ export class Cluster {
       upstreams: Object.fromEntries(
         [...this.replicas].map(([s, list]) => [s, list.slice(0, count).map((p) => `127.0.0.1:${p.port}`)]),
       ),
+      ...this.#gatewayLimits,
     })
     await this.nginx.reload(config)
     this.#active = count
@@ -215,6 +219,16 @@ export class Cluster {
   }
 }
 
+/** The gateway's login limit from the same variables docker-compose.yml passes to nginx. */
+function gatewayLimits(
+  env: Record<string, string | undefined>,
+): Pick<GatewayLayout, 'loginRate' | 'loginBurst'> {
+  return {
+    ...(env.GATEWAY_LOGIN_RATE ? { loginRate: env.GATEWAY_LOGIN_RATE } : {}),
+    ...(env.GATEWAY_LOGIN_BURST ? { loginBurst: Number(env.GATEWAY_LOGIN_BURST) } : {}),
+  }
+}
+
 /**
  * Starts Redis (AOF on), Postgres, the auth service, N replicas of each downstream service and
  * nginx in front, all real processes on 127.0.0.1, and resolves once every one is healthy.
@@ -233,14 +247,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const gatewayPort = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port
     const authPort = await freePort()
     const env: Record<string, string> = {
-      REDIS_URL: redis.url,
       DATABASE_URL: postgres.url,
       AUTH_URL: `http://127.0.0.1:${authPort}`,
       LOG_LEVEL: 'warn',
       ...opts.env,
     }
     progress('starting auth')
-    const auth = new ServiceProcess('auth', 'auth-1', authPort, env, logDir)
+    // Each connects as its own Redis ACL user (infra/redis/users.acl): replicas cannot write.
+    const auth = new ServiceProcess(
+      'auth',
+      'auth-1',
+      authPort,
+      { ...env, REDIS_URL: redis.urlFor('auth') },
+      logDir,
+    )
     started.push({ close: () => auth.stop() })
     await auth.start()
 
@@ -248,7 +268,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (const service of services) {
       const list: ServiceProcess[] = []
       for (let i = 0; i < replicaCount; i++) {
-        const p = new ServiceProcess(service, `${service}-${i + 1}`, await freePort(), env, logDir)
+        const p = new ServiceProcess(
+          service,
+          `${service}-${i + 1}`,
+          await freePort(),
+          { ...env, REDIS_URL: redis.urlFor('downstream') },
+          logDir,
+        )
         started.push({ close: () => p.stop() })
         list.push(p)
       }
@@ -258,6 +284,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     await Promise.all([...replicas.values()].flat().map((p) => p.start()))
 
     progress('starting nginx')
+    const limits = gatewayLimits({ ...process.env, ...env })
     const nginx = await startNginx({
       httpConfig: await renderGatewayConfig({
         listen: `127.0.0.1:${gatewayPort}`,
@@ -265,6 +292,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         upstreams: Object.fromEntries(
           [...replicas].map(([s, list]) => [s, list.map((p) => `127.0.0.1:${p.port}`)]),
         ),
+        ...limits,
       }),
       listen: { host: '127.0.0.1', port: gatewayPort },
     })
@@ -273,7 +301,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (
       let i = 0;
       i < 100 &&
-      !(await fetch(`${url}/auth/readyz`).then(
+      !(await fetch(`${url}/auth/healthz`).then(
         (r) => r.ok,
         () => false,
       ));
@@ -282,6 +310,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       await sleep(50)
     return new Cluster({
       gatewayListen: `127.0.0.1:${gatewayPort}`,
+      gatewayLimits: limits,
       url,
       redis,
       postgres,

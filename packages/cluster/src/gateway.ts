@@ -7,7 +7,14 @@ export interface GatewayLayout {
   auth: string[]
   /** service name → host:port of each replica */
   upstreams: Record<string, string[]>
+  /** nginx limit_req on login/register per client address, e.g. `10r/s` (GATEWAY_LOGIN_RATE). */
+  loginRate?: string
+  /** Requests above the rate let through at once before 429s (GATEWAY_LOGIN_BURST). */
+  loginBurst?: number
 }
+
+/** The gateway's defaults, the same in docker-compose.yml. */
+export const GATEWAY_DEFAULTS = { loginRate: '10r/s', loginBurst: 20 } as const
 
 const serverLines = (addresses: string[]) =>
   addresses.length === 0
@@ -23,6 +30,8 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
     AUTH_SERVERS: serverLines(layout.auth),
     ORDERS_SERVERS: serverLines(layout.upstreams.orders ?? []),
     PROFILE_SERVERS: serverLines(layout.upstreams.profile ?? []),
+    GATEWAY_LOGIN_RATE: layout.loginRate ?? GATEWAY_DEFAULTS.loginRate,
+    GATEWAY_LOGIN_BURST: String(layout.loginBurst ?? GATEWAY_DEFAULTS.loginBurst),
   }
   // ${ACCESS_LOG} is left for startNginx, which owns the log location.
   return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)

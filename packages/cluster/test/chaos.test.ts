@@ -90,6 +90,9 @@ before(async () => {
       RECONCILE_INTERVAL_MS: '500',
       LOGIN_RATE_LIMIT_PER_IP: '1000000',
       LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
+      LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '1000000',
+      GATEWAY_LOGIN_RATE: '1000000r/s',
+      GATEWAY_LOGIN_BURST: '1000000',
     },
   })
   admin = new Redis(cluster.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })

@@ -42,7 +42,7 @@ test('pnpm cluster prints its URL only when ready, and SIGTERM stops every proce
   const port = await freePort()
   const { child, output } = await startCli(port)
   assert.match(output(), new RegExp(`cluster ready at http://127\\.0\\.0\\.1:${port}`))
-  assert.equal((await fetch(`http://127.0.0.1:${port}/auth/readyz`)).status, 200)
+  assert.equal((await fetch(`http://127.0.0.1:${port}/auth/healthz`)).status, 200)
   const logDir = output().match(/logs in (\S+);/)?.[1]
   assert.ok(logDir && existsSync(logDir))
   const exited = new Promise((r) => child.once('exit', r))

@@ -10,6 +10,7 @@ import { type Cluster, startCluster } from '../src/index.ts'
 // One real cluster for the file: Redis, Postgres, auth, 3 replicas each of orders and profile, nginx.
 const REPLICAS = 3
 const ACCESS_TTL_S = 6
+const CLOCK_TOLERANCE_S = 1
 const PUSHED_BOUND_MS = 1500
 const CACHE_TTL_MS = 1000
 let cluster: Cluster
@@ -19,10 +20,14 @@ before(async () => {
     port: 0,
     env: {
       ACCESS_TOKEN_TTL_S: String(ACCESS_TTL_S),
+      JWT_CLOCK_TOLERANCE_S: String(CLOCK_TOLERANCE_S),
       PUSHED_MAX_STALENESS_MS: String(PUSHED_BOUND_MS),
       SESSION_CACHE_TTL_MS: String(CACHE_TTL_MS),
       LOGIN_RATE_LIMIT_PER_IP: '100000',
       LOGIN_RATE_LIMIT_PER_ACCOUNT: '100000',
+      LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '100000',
+      GATEWAY_LOGIN_RATE: '100000r/s',
+      GATEWAY_LOGIN_BURST: '100000',
     },
   })
 })
@@ -143,7 +148,7 @@ test('after logout-all: jwt keeps accepting the revoked token until exp, then re
     'stateless: still valid',
   )
   const exp = JSON.parse(Buffer.from(login.accessToken.split('.')[1]!, 'base64url').toString()).exp
-  await sleep(Math.max(0, exp * 1000 - Date.now()) + 1100)
+  await sleep(Math.max(0, exp * 1000 - Date.now()) + CLOCK_TOLERANCE_S * 1000 + 1100)
   assert.deepEqual(new Set(statuses(await acrossReplicas('orders', 'jwt', login))), new Set([401]), 'expired')
 })
 

@@ -43,4 +43,11 @@ export const JwtEnv = {
   JWT_ISSUER: Type.String({ minLength: 1, default: 'authlab' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'authlab-api' }),
   JWT_ALGORITHM: JwtAlgorithm,
+  /**
+   * Leeway for exp/iat/nbf between machines' clocks (RFC 8725 §3.10 asks for a small one). Deny
+   * entries live this much longer than the tokens they deny, so a slow clock cannot outlive one.
+   */
+  JWT_CLOCK_TOLERANCE_S: Type.Integer({ minimum: 0, maximum: 60, default: 5 }),
+  /** A token issued longer ago than this is refused whatever its exp says; auth's TTL must fit. */
+  JWT_MAX_AGE_S: Type.Integer({ minimum: 1, default: 3600 }),
 }

@@ -33,15 +33,37 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt'
 /** A session id is 32 random bytes, base64url: 256 bits from the CSPRNG. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
-/** Cookie names; with Secure on they take the `__Host-` prefix (no Domain, Path=/, Secure). */
+/**
+ * Cookie names. With Secure on, the session and access cookies take the `__Host-` prefix (Secure,
+ * no Domain, Path=/); the refresh cookie is scoped to Path=/auth/refresh, which `__Host-` forbids,
+ * so it takes `__Secure-`.
+ */
 export function cookieNames(secure: boolean) {
-  const prefix = secure ? '__Host-' : ''
   return {
-    session: `${prefix}sid`,
-    access: `${prefix}access_token`,
-    refresh: `${prefix}refresh_token`,
+    session: `${secure ? '__Host-' : ''}sid`,
+    access: `${secure ? '__Host-' : ''}access_token`,
+    refresh: `${secure ? '__Secure-' : ''}refresh_token`,
   } as const
 }
 
+/** The only path the refresh cookie is sent to: it never travels with ordinary API requests. */
+export const REFRESH_COOKIE_PATH = '/auth/refresh'
+
 /** Header a cookie-authenticated state-changing request must carry (CSRF defence, see README). */
 export const CSRF_HEADER = 'x-authlab-csrf'
+
+/**
+ * Introspection clients authenticate with HTTP Basic (RFC 7662 §2.1, RFC 6749 §2.3.1). This pair
+ * is a development credential, named as such: any shared deployment sets its own secrets
+ * (INTROSPECTION_CLIENTS in auth, INTROSPECTION_CLIENT_ID/SECRET in each downstream service).
+ */
+export const DEV_INTROSPECTION_CLIENT = {
+  id: 'authlab-downstream',
+  secret: 'dev-only-introspection-secret-change-me',
+} as const
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded. */
+export function basicAuthorization(id: string, secret: string): string {
+  const encode = (s: string) => new URLSearchParams({ s }).toString().slice(2)
+  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`
+}

@@ -24,6 +24,8 @@ export async function buildDownstreamApp(
     authUrl: config.AUTH_URL,
     jwksUrl: config.JWKS_URL ?? `${config.AUTH_URL}/.well-known/jwks.json`,
     jwksRefreshMs: config.JWKS_REFRESH_MS,
+    clockToleranceMs: config.JWT_CLOCK_TOLERANCE_S * 1000,
+    maxAgeMs: config.JWT_MAX_AGE_S * 1000,
     cookieSecure: config.COOKIE_SECURE,
     sessionIdleTtlMs: config.SESSION_IDLE_TTL_S * 1000,
     verifyCacheSize: config.JWT_VERIFY_CACHE_SIZE,
@@ -32,12 +34,17 @@ export async function buildDownstreamApp(
     pushedMaxStalenessMs: config.PUSHED_MAX_STALENESS_MS,
     denylistFailOpen: config.DENYLIST_FAIL_OPEN,
     introspectTimeoutMs: config.INTROSPECT_TIMEOUT_MS,
+    introspectionClient: { id: config.INTROSPECTION_CLIENT_ID, secret: config.INTROSPECTION_CLIENT_SECRET },
   })
 
   const metrics = createMetrics(service, config.REPLICA_ID)
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-replica', config.REPLICA_ID)
-  })
+  // Which replica answered is the demo's point; a deployment that would rather not tell turns it off.
+  const replica = config.EXPOSE_REPLICA ? { replica: config.REPLICA_ID } : {}
+  if (config.EXPOSE_REPLICA) {
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('x-replica', config.REPLICA_ID)
+    })
+  }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const statusCode = error.validation ? 400 : (error.statusCode ?? 500)
@@ -71,11 +78,11 @@ export async function buildDownstreamApp(
           }
         },
       },
-      async (request) => ({ sub: request.user.userId, mode, service, replica: config.REPLICA_ID }),
+      async (request) => ({ sub: request.user.userId, mode, service, ...replica }),
     )
   }
 
-  app.get(`/${service}/healthz`, async () => ({ status: 'ok', replica: config.REPLICA_ID }))
+  app.get(`/${service}/healthz`, async () => ({ status: 'ok', ...replica }))
   app.get(`/${service}/readyz`, async (_request, reply) => {
     const redis = await app.redis.ping().then(
       () => 'up',

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { JwtEnv, loadConfig, RedisEnv, ServerEnv } from '@authlab/config'
+import { DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
 import { type Static, Type } from 'typebox'
 
 export const DownstreamConfigSchema = Type.Object({
@@ -9,6 +10,8 @@ export const DownstreamConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   /** Shown in x-replica; compose leaves it unset and the container hostname is used. */
   REPLICA_ID: Type.String({ default: hostname() }),
+  /** x-replica header and `replica` field on answers: on for the demo, off to keep topology private. */
+  EXPOSE_REPLICA: Type.Boolean({ default: true }),
   AUTH_URL: Type.String({ default: 'http://127.0.0.1:3000' }),
   /** Defaults to AUTH_URL + /.well-known/jwks.json */
   JWKS_URL: Type.Optional(Type.String()),
@@ -26,6 +29,9 @@ export const DownstreamConfigSchema = Type.Object({
   /** jwt-denylist fails closed (503) when Redis is down unless this is true. */
   DENYLIST_FAIL_OPEN: Type.Boolean({ default: false }),
   INTROSPECT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 1000 }),
+  /** This service's introspection client at auth (one of auth's INTROSPECTION_CLIENTS). */
+  INTROSPECTION_CLIENT_ID: Type.String({ minLength: 1, default: DEV_INTROSPECTION_CLIENT.id }),
+  INTROSPECTION_CLIENT_SECRET: Type.String({ minLength: 16, default: DEV_INTROSPECTION_CLIENT.secret }),
 })
 
 export type DownstreamConfig = Static<typeof DownstreamConfigSchema>

@@ -4,6 +4,13 @@ import { getContainerRuntimeClient } from 'testcontainers'
 import { UnsupportedOperationError } from './errors.ts'
 import type { PostgresOptions, PostgresServer } from './postgres.ts'
 import type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
+import {
+  newRedisPasswords,
+  type RedisPasswords,
+  type RedisRole,
+  redisUrlFor,
+  renderAcl,
+} from './redis-acl.ts'
 
 // The same variables docker-compose.yml reads, so one override points both at a local mirror.
 const redisImage = () => process.env.REDIS_IMAGE ?? 'redis:7.4'
@@ -21,10 +28,12 @@ export async function dockerAnswers(): Promise<boolean> {
 class ContainerRedis implements RedisServer {
   readonly kind = 'container' as const
   #container: StartedRedisContainer
+  readonly #passwords: RedisPasswords
   #stopped = false
 
-  constructor(container: StartedRedisContainer) {
+  constructor(container: StartedRedisContainer, passwords: RedisPasswords) {
     this.#container = container
+    this.#passwords = passwords
   }
 
   get host(): string {
@@ -34,7 +43,10 @@ class ContainerRedis implements RedisServer {
     return this.#container.getPort()
   }
   get url(): string {
-    return this.#container.getConnectionUrl()
+    return this.urlFor('admin')
+  }
+  urlFor(role: RedisRole): string {
+    return redisUrlFor(role, this.#passwords, this.host, this.port)
   }
   get running(): boolean {
     return !this.#stopped
@@ -108,15 +120,19 @@ class ContainerPostgres implements PostgresServer {
 }
 
 export async function startRedisContainer(opts: RedisOptions = {}): Promise<RedisServer> {
+  const passwords = newRedisPasswords()
   const container = await new RedisContainer(redisImage())
+    .withCopyContentToContainer([{ content: renderAcl(passwords), target: '/tmp/users.acl', mode: 0o644 }])
     .withCommand([
       'redis-server',
       '--appendonly',
       opts.appendonly === false ? 'no' : 'yes',
+      '--aclfile',
+      '/tmp/users.acl',
       ...(opts.args ?? []),
     ])
     .start()
-  return new ContainerRedis(container)
+  return new ContainerRedis(container, passwords)
 }
 
 export async function startPostgresContainer(opts: PostgresOptions = {}): Promise<PostgresServer> {

@@ -22,6 +22,7 @@ export {
 } from './process.ts'
 export type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
 export { redisPing } from './redis.ts'
+export { REDIS_USERS, type RedisRole } from './redis-acl.ts'
 
 export type ServerBackend = 'native' | 'containers'
 

@@ -1,14 +1,24 @@
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findBinary, freePort, ManagedProcess, processCpuTimeMs, waitUntil } from './process.ts'
+import {
+  newRedisPasswords,
+  type RedisPasswords,
+  type RedisRole,
+  redisUrlFor,
+  renderAcl,
+} from './redis-acl.ts'
 
 export interface RedisServer {
   readonly kind: 'native' | 'container'
   readonly host: string
   readonly port: number
+  /** As the admin user (every command, every key): for tests, faults and the bench's INFO. */
   readonly url: string
+  /** As one of the ACL users of infra/redis/users.acl: what auth and the replicas connect with. */
+  urlFor(role: RedisRole): string
   readonly running: boolean
   /** OS pid of the server, for CPU accounting; -1 when not observable (container). */
   pid(): number
@@ -47,18 +57,26 @@ export interface RedisOptions {
   args?: string[]
 }
 
-/** Sends PING over a raw socket; true on +PONG (not while Redis is still loading its AOF). */
-export function redisPing(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+/**
+ * Sends PING over a raw socket (after AUTH when a password is given); true on +PONG, so not while
+ * Redis is still loading its AOF.
+ */
+export function redisPing(host: string, port: number, password?: string, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port })
+    let received = ''
     const done = (ok: boolean) => {
       socket.destroy()
       resolve(ok)
     }
     socket.setTimeout(timeoutMs, () => done(false))
     socket.once('error', () => done(false))
-    socket.once('connect', () => socket.write('PING\r\n'))
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')))
+    socket.once('connect', () => socket.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`))
+    socket.on('data', (data) => {
+      received += data.toString()
+      if (received.includes('+PONG')) done(true)
+      else if (received.split('\r\n').some((line) => line.startsWith('-'))) done(false)
+    })
   })
 }
 
@@ -68,6 +86,7 @@ class NativeRedis implements RedisServer {
   readonly port: number
   readonly #dir: string
   readonly #opts: RedisOptions
+  readonly #passwords: RedisPasswords = newRedisPasswords()
   #proc: ManagedProcess | undefined
 
   constructor(port: number, dir: string, opts: RedisOptions) {
@@ -77,7 +96,11 @@ class NativeRedis implements RedisServer {
   }
 
   get url(): string {
-    return `redis://${this.host}:${this.port}`
+    return this.urlFor('admin')
+  }
+
+  urlFor(role: RedisRole): string {
+    return redisUrlFor(role, this.#passwords, this.host, this.port)
   }
 
   get running(): boolean {
@@ -95,6 +118,9 @@ class NativeRedis implements RedisServer {
   async start(): Promise<void> {
     if (this.running) return
     const appendonly = this.#opts.appendonly ?? true
+    // Written at every start, so a restored data copy never brings back other passwords.
+    const aclFile = join(this.#dir, 'users.acl')
+    await writeFile(aclFile, renderAcl(this.#passwords), { mode: 0o600 })
     this.#proc = new ManagedProcess({
       name: `redis-server :${this.port}`,
       command: findBinary('redis-server'),
@@ -114,13 +140,15 @@ class NativeRedis implements RedisServer {
         // A full Redis refuses writes rather than evicting a deny entry.
         '--maxmemory-policy',
         'noeviction',
+        '--aclfile',
+        aclFile,
         '--daemonize',
         'no',
         ...(this.#opts.args ?? []),
       ],
       logFile: join(this.#dir, 'redis.log'),
     })
-    await waitUntil(this.#proc, () => redisPing(this.host, this.port))
+    await waitUntil(this.#proc, () => redisPing(this.host, this.port, this.#passwords.admin))
   }
 
   async stop(): Promise<void> {

@@ -1,43 +1,55 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { test } from 'node:test'
+import { Redis } from 'ioredis'
 import { redisPing, startPostgres, startRedis } from '../src/index.ts'
-
-function redisCommand(port: number, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`${command}\r\n`))
-    socket.once('data', (data) => {
-      socket.destroy()
-      resolve(data.toString())
-    })
-    socket.once('error', reject)
-  })
-}
 
 test('a real redis-server starts on a free loopback port and keeps data across a graceful restart (AOF)', async (t) => {
   const redis = await startRedis()
   t.after(() => redis.close())
-  assert.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+$/)
-  assert.equal(await redisCommand(redis.port, 'SET k v'), '+OK\r\n')
+  assert.match(redis.url, /^redis:\/\/default:[0-9a-f]+@127\.0\.0\.1:\d+$/)
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 5 })
+  t.after(() => client.disconnect())
+  assert.equal(await client.set('k', 'v'), 'OK')
   await redis.restart()
-  assert.equal(await redisCommand(redis.port, 'GET k'), '$1\r\nv\r\n')
+  assert.equal(await client.get('k'), 'v')
 })
 
 test('redis restarted with wipeData comes back empty on the same port', async (t) => {
   const redis = await startRedis()
   t.after(() => redis.close())
-  await redisCommand(redis.port, 'SET k v')
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 5 })
+  t.after(() => client.disconnect())
+  await client.set('k', 'v')
   await redis.restart({ wipeData: true })
-  assert.equal(await redisCommand(redis.port, 'GET k'), '$-1\r\n')
+  assert.equal(await client.get('k'), null)
+})
+
+test('redis loads the ACL users of infra/redis/users.acl: nothing works without a password', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const anonymous = new Redis({
+    host: redis.host,
+    port: redis.port,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 1,
+  })
+  t.after(() => anonymous.disconnect())
+  await assert.rejects(anonymous.get('k'), /NOAUTH/)
+  assert.equal(await redisPing(redis.host, redis.port), false)
+  const downstream = new Redis(redis.urlFor('downstream'), { maxRetriesPerRequest: 1 })
+  t.after(() => downstream.disconnect())
+  await assert.rejects(downstream.set('authlab:sess:x', 'v'), /NOPERM/)
 })
 
 test('a stopped redis refuses connections until started again', async (t) => {
   const redis = await startRedis()
   t.after(() => redis.close())
   await redis.stop()
-  assert.equal(await redisPing(redis.host, redis.port), false)
+  const password = new URL(redis.url).password
+  assert.equal(await redisPing(redis.host, redis.port, password), false)
   await redis.start()
-  assert.equal(await redisPing(redis.host, redis.port), true)
+  assert.equal(await redisPing(redis.host, redis.port, password), true)
 })
 
 test('a real postgres starts with a password-protected database and accepts TCP connections', async (t) => {

@@ -1,6 +1,7 @@
 import {
   ACCESS_TOKEN_TYPE,
   type AccessClaims,
+  CSRF_HEADER,
   cookieNames,
   type Mode,
   REQUIRED_CLAIMS,
@@ -10,7 +11,7 @@ import cookie from '@fastify/cookie'
 import jwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { UnauthorizedError, VerifyOptionsError } from './errors.ts'
+import { CsrfHeaderMissingError, UnauthorizedError, VerifyOptionsError } from './errors.ts'
 import { JwksCache } from './jwks.ts'
 import { introspectStrategy } from './strategies/introspect.ts'
 import { jwtStrategy } from './strategies/jwt.ts'
@@ -53,8 +54,15 @@ function validate(opts: VerifyOptions): void {
     'pushedMaxStalenessMs',
     'introspectTimeoutMs',
     'sessionIdleTtlMs',
+    'maxAgeMs',
   ] as const) {
     if (!(opts[key] > 0)) throw new VerifyOptionsError(`${key} must be positive`)
+  }
+  if (!opts.introspectionClient?.id || !opts.introspectionClient.secret) {
+    throw new VerifyOptionsError('introspectionClient needs an id and a secret')
+  }
+  if (!(opts.clockToleranceMs >= 0 && opts.clockToleranceMs <= 60_000)) {
+    throw new VerifyOptionsError('clockToleranceMs must be between 0 and 60000')
   }
   if (!(opts.verifyCacheSize >= 0)) throw new VerifyOptionsError('verifyCacheSize must be 0 or more')
 }
@@ -86,6 +94,9 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
       allowedIss: opts.issuer,
       allowedAud: opts.audience,
       requiredClaims: [...REQUIRED_CLAIMS],
+      clockTolerance: opts.clockToleranceMs,
+      // @fastify/jwt reads a numeric maxAge as seconds (and hands fast-jwt milliseconds).
+      maxAge: opts.maxAgeMs / 1000,
       // Signature checks are the CPU cost of the JWT modes; a reused token skips them. Revocation
       // checks (denylist, pushed set) run after this, so a cached token is still revocable.
       ...(opts.verifyCacheSize > 0 ? { cache: opts.verifyCacheSize } : {}),
@@ -133,10 +144,29 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
   fastify.decorate('jwks', jwks)
   fastify.decorate('revocationReader', reader)
   fastify.decorate('authStrategies', Object.freeze(strategies))
+  /**
+   * The CSRF rule for every route this plugin guards: a state-changing request (not GET, HEAD or
+   * OPTIONS) whose credential the browser attached by itself, a cookie, must also carry the
+   * x-authlab-csrf header, which a cross-site form cannot send and a cross-site script cannot without
+   * a CORS preflight that authlab never grants (OWASP CSRF cheat sheet, custom request headers).
+   * A Bearer token is never attached by the browser, so it needs no proof.
+   */
+  const cookieAuthenticated = (strategy: Strategy, request: FastifyRequest) =>
+    strategy.challenge === 'Cookie' || request.headers.authorization === undefined
+  const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
   fastify.decorate('authenticate', (mode: Mode) => {
     const strategy = strategies[mode]
     const challenge = `${strategy.challenge} realm="authlab"`
     return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+      if (
+        mode !== 'none' &&
+        !SAFE_METHODS.has(request.method) &&
+        cookieAuthenticated(strategy, request) &&
+        request.headers[CSRF_HEADER] === undefined
+      ) {
+        throw new CsrfHeaderMissingError(CSRF_HEADER)
+      }
       try {
         request.user = await strategy.authenticate(request)
       } catch (err) {

@@ -7,6 +7,11 @@ export const VerifierUnavailableError = createError<[string, { cause: unknown }?
   'Cannot verify the credential: %s',
   503,
 )
+export const CsrfHeaderMissingError = createError<[string]>(
+  'AUTHLAB_CSRF_HEADER_MISSING',
+  'A state-changing request authenticated by cookie must carry the %s header',
+  403,
+)
 export const VerifyOptionsError = createError<[string]>('AUTHLAB_VERIFY_OPTIONS_INVALID', '%s', 500)
 
 /** A store that could not answer becomes a 503 naming `what`; anything else passes unchanged. */

@@ -1,6 +1,11 @@
 // request.user (a Principal) is typed through @fastify/jwt's declarations, merged in core.ts.
 export type {} from '@fastify/jwt'
 export { verify } from './core.ts'
-export { UnauthorizedError, VerifierUnavailableError, VerifyOptionsError } from './errors.ts'
+export {
+  CsrfHeaderMissingError,
+  UnauthorizedError,
+  VerifierUnavailableError,
+  VerifyOptionsError,
+} from './errors.ts'
 export { JwksCache } from './jwks.ts'
 export type { Principal, Strategy, StrategyContext, VerifyOptions } from './types.ts'

@@ -39,6 +39,10 @@ export interface VerifyOptions {
   /** Pinned: tokens signed with anything else are rejected whatever their header says. */
   algorithm: 'EdDSA' | 'ES256' | 'RS256'
   jwksUrl: string
+  /** Leeway for exp/iat between clocks (fast-jwt clockTolerance). */
+  clockToleranceMs: number
+  /** Tokens issued longer ago than this are refused whatever their exp says (fast-jwt maxAge). */
+  maxAgeMs: number
   /** The JWKS is refetched this often; the fetched set replaces the cached one. */
   jwksRefreshMs: number
   authUrl: string
@@ -52,4 +56,6 @@ export interface VerifyOptions {
   /** jwt-denylist serves valid tokens while Redis is unreachable (never while it is not ready). */
   denylistFailOpen: boolean
   introspectTimeoutMs: number
+  /** This service's introspection client credential (RFC 7662 §2.1: auth requires one). */
+  introspectionClient: { id: string; secret: string }
 }

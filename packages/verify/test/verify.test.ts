@@ -17,6 +17,8 @@ const AUDIENCE = 'authlab-api'
 interface Key {
   kid: string
   sign: (payload: object) => string
+  /** No expiresIn: the payload's iat and exp are taken as they are. */
+  signRaw: (payload: object) => string
   jwk: object
 }
 function newKey(): Key {
@@ -31,7 +33,20 @@ function newKey(): Key {
     aud: AUDIENCE,
     expiresIn: 60_000,
   })
-  return { kid, sign: signer, jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' } }
+  const signRaw = createSigner({
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    algorithm: 'EdDSA',
+    kid,
+    header: { typ: 'at+jwt' },
+    iss: ISSUER,
+    aud: AUDIENCE,
+  })
+  return {
+    kid,
+    sign: signer,
+    signRaw,
+    jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' },
+  }
 }
 
 let redis: RedisServer
@@ -73,6 +88,9 @@ function options(over: Partial<VerifyOptions> = {}): VerifyOptions {
     pushedMaxStalenessMs: 1000,
     denylistFailOpen: false,
     introspectTimeoutMs: 300,
+    clockToleranceMs: 0,
+    maxAgeMs: 3_600_000,
+    introspectionClient: { id: 'test-client', secret: 'test-client-secret-0123' },
     ...over,
   }
 }
@@ -85,6 +103,7 @@ async function build(t: TestContext, over: Partial<VerifyOptions> = {}, server =
   await app.register(verify, options(over))
   for (const mode of MODES) {
     app.get(`/${mode}`, { onRequest: app.authenticate(mode) }, async (request) => request.user)
+    app.post(`/${mode}`, { onRequest: app.authenticate(mode) }, async (request) => request.user)
   }
   await app.ready()
   await redisReady(app.redis)
@@ -265,4 +284,48 @@ test('a kid withdrawn from the JWKS stops verifying within one refresh interval,
     'the withdrawn key no longer verifies',
   )
   assert.equal((await get(app, '/jwt', bearer(login(next).token))).statusCode, 200, 'the new key does')
+})
+
+test('a small clock tolerance accepts a token just past exp; maxAge refuses an old token whatever its exp', async (t) => {
+  const { app } = await build(t, { clockToleranceMs: 5000, maxAgeMs: 600_000, verifyCacheSize: 0 })
+  const now = Math.floor(Date.now() / 1000)
+  const claims = () => ({ sub: randomUUID(), sid: randomUUID(), jti: randomUUID() })
+  const justPast = signing.signRaw({ ...claims(), iat: now - 60, exp: now - 2 })
+  assert.equal((await get(app, '/jwt', bearer(justPast))).statusCode, 200, '2 s past exp, within 5 s')
+  const wellPast = signing.signRaw({ ...claims(), iat: now - 60, exp: now - 10 })
+  assert.equal((await get(app, '/jwt', bearer(wellPast))).statusCode, 401, '10 s past exp')
+  const ancient = signing.signRaw({ ...claims(), iat: now - 3600, exp: now + 3600 })
+  assert.equal((await get(app, '/jwt', bearer(ancient))).statusCode, 401, 'issued an hour ago, maxAge 10 min')
+})
+
+test('a state-changing request authenticated by cookie needs the CSRF header (403 without); a Bearer token does not', async (t) => {
+  const { app, writer } = await build(t)
+  const sessionId = randomBytes(32).toString('base64url')
+  await writer.writeSession(
+    sessionId,
+    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000 },
+    60_000,
+  )
+  const { token } = login()
+  const post = (url: string, headers: Record<string, string>) => app.inject({ method: 'POST', url, headers })
+  const session = { cookie: `sid=${sessionId}` }
+  const noProof = await post('/session', session)
+  assert.equal(noProof.statusCode, 403)
+  assert.equal(noProof.json().code, 'AUTHLAB_CSRF_HEADER_MISSING')
+  assert.equal((await post('/session', { ...session, 'x-authlab-csrf': '1' })).statusCode, 200)
+  assert.equal(
+    (await post('/jwt', { cookie: `access_token=${token}` })).statusCode,
+    403,
+    'the JWT cookie too',
+  )
+  assert.equal(
+    (await post('/jwt', { cookie: `access_token=${token}`, 'x-authlab-csrf': '1' })).statusCode,
+    200,
+  )
+  assert.equal(
+    (await post('/jwt', bearer(token))).statusCode,
+    200,
+    'a Bearer token is never sent by the browser',
+  )
+  assert.equal((await get(app, '/session', session)).statusCode, 200, 'safe methods need no proof')
 })

@@ -4,26 +4,42 @@ import type { AuthConfig } from './config.ts'
 import credentials from './plugins/app/credentials.ts'
 import http from './plugins/app/http.ts'
 import keys from './plugins/app/keys.ts'
+import loginThrottle from './plugins/app/login-throttle.ts'
 import migrations from './plugins/app/migrations.ts'
 import revocations from './plugins/app/revocations.ts'
 import users from './plugins/app/users.ts'
 import stores from './plugins/external/stores.ts'
 import authRoutes from './routes/auth.ts'
 import healthRoutes from './routes/health.ts'
+import introspectRoutes from './routes/introspect.ts'
 import jwksRoutes from './routes/jwks.ts'
 
 /** The auth service: stores → app plugins → routes. */
 export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions({ ...config, service: 'auth' }))
-  await app.register(stores, { config })
-  await app.register(migrations)
-  await app.register(http)
-  await app.register(keys, { config })
-  await app.register(users, { config })
-  await app.register(revocations, { config })
-  await app.register(credentials, { config })
-  await app.register(healthRoutes)
-  await app.register(jwksRoutes, { config })
-  await app.register(authRoutes, { config })
+  const app = Fastify({
+    ...serverOptions({ ...config, service: 'auth' }),
+    // Credentials are validated as sent: no coercion (`{"token": 123}` is a 400, not the string
+    // "123"), and unknown properties are refused rather than silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  })
+  try {
+    await app.register(stores, { config })
+    await app.register(migrations)
+    await app.register(http)
+    await app.register(keys, { config })
+    await app.register(users, { config })
+    await app.register(loginThrottle, { config })
+    await app.register(revocations, { config })
+    await app.register(credentials, { config })
+    await app.register(healthRoutes)
+    await app.register(jwksRoutes, { config })
+    await app.register(authRoutes, { config })
+    await app.register(introspectRoutes, { config })
+  } catch (err) {
+    // A plugin that failed to start (a store down, a wrong key-encryption key) must not leave the
+    // clients of the ones before it open.
+    await app.close().catch(() => {})
+    throw err
+  }
   return app
 }

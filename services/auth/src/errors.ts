@@ -28,3 +28,15 @@ export const RateLimitedError = createError<[number]>(
   429,
 )
 export const NoSigningKeyError = createError('AUTHLAB_NO_SIGNING_KEY', 'No active signing key', 503)
+export const IntrospectionClientError = createError(
+  'AUTHLAB_INTROSPECTION_CLIENT_UNAUTHENTICATED',
+  'Introspection requires client authentication (HTTP Basic)',
+  401,
+)
+export const MethodNotAllowedError = createError<[string]>(
+  'AUTHLAB_METHOD_NOT_ALLOWED',
+  'Method not allowed here; allowed: %s',
+  405,
+)
+export const RouteNotFoundError = createError<[string]>('AUTHLAB_NOT_FOUND', '%s is not a route', 404)
+export const KeyEncryptionKeyError = createError<[string]>('AUTHLAB_KEY_ENCRYPTION_KEY', '%s', 500)

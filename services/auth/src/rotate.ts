@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { AuthConfig } from './config.ts'
+import { loadKek } from './plugins/app/key-seal.ts'
 import { generatePrivateKeyPem, insertKey } from './plugins/app/keys.ts'
 
 /**
@@ -16,6 +17,7 @@ export async function rotateSigningKey(
   const activatesAt = new Date(Date.now() + publishDelayS * 1000)
   const kid = await insertKey(
     pool,
+    loadKek(config),
     generatePrivateKeyPem(config.JWT_ALGORITHM),
     config.JWT_ALGORITHM,
     activatesAt,

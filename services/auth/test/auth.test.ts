@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { CSRF_HEADER } from '@authlab/contract'
+import { loadAuthConfig } from '../src/config.ts'
 import { build, introspect, PASSWORD, registerAndLogin, sharedStores, uniqueEmail } from './helper.ts'
 
 const stores = sharedStores()
@@ -51,27 +52,59 @@ test('login issues a session, an access JWT with the contract claims and a refre
   assert.notEqual(payload.sid, login.sessionId, 'the JWT names the login, never carries the session secret')
 })
 
-test('login sets HttpOnly SameSite=Strict cookies sid, access_token and refresh_token on path /', async (t) => {
+test('login sets HttpOnly SameSite=Strict cookies: sid and access_token on /, refresh_token only on /auth/refresh', async (t) => {
   const app = await build(t, stores())
   const { cookies } = await registerAndLogin(app)
   const byName = new Map(cookies.map((c) => [c.name, c]))
-  for (const name of ['sid', 'access_token', 'refresh_token']) {
-    const cookie = byName.get(name)
+  for (const [name, path] of [
+    ['sid', '/'],
+    ['access_token', '/'],
+    ['refresh_token', '/auth/refresh'],
+  ]) {
+    const cookie = byName.get(name as string)
     assert.ok(cookie, name)
     assert.equal(cookie.httpOnly, true)
     assert.equal(cookie.sameSite, 'Strict')
-    assert.equal(cookie.path, '/')
+    assert.equal(cookie.path, path, name)
     assert.equal(cookie.secure, undefined, 'Secure is off by default for plain-http local runs')
   }
 })
 
-test('with COOKIE_SECURE the cookies are Secure and carry the __Host- prefix', async (t) => {
+test('the session cookie ends with the browser session unless rememberMe asks for Max-Age', async (t) => {
+  const app = await build(t, stores(), { SESSION_ABSOLUTE_TTL_S: '3600' })
+  const { email, cookies } = await registerAndLogin(app)
+  assert.equal(cookies.find((c) => c.name === 'sid')?.maxAge, undefined)
+  const remembered = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: PASSWORD, rememberMe: true },
+  })
+  assert.equal(remembered.cookies.find((c) => c.name === 'sid')?.maxAge, 3600)
+})
+
+test('every answer that carries a credential says Cache-Control: no-store and Pragma: no-cache', async (t) => {
+  const app = await build(t, stores())
+  const { login } = await registerAndLogin(app)
+  const { email } = await registerAndLogin(app)
+  const answers = [
+    await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } }),
+    await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: login.refreshToken } }),
+    await introspect(app, login.accessToken),
+  ]
+  for (const res of answers) {
+    assert.equal(res.statusCode, 200, res.body)
+    assert.equal(res.headers['cache-control'], 'no-store')
+    assert.equal(res.headers.pragma, 'no-cache')
+  }
+})
+
+test('with COOKIE_SECURE the cookies are Secure: __Host- for sid and access_token, __Secure- for the path-scoped refresh', async (t) => {
   const app = await build(t, stores(), { COOKIE_SECURE: 'true' })
   const { cookies } = await registerAndLogin(app)
   assert.deepEqual(cookies.map((c) => c.name).sort(), [
     '__Host-access_token',
-    '__Host-refresh_token',
     '__Host-sid',
+    '__Secure-refresh_token',
   ])
   for (const c of cookies) assert.equal(c.secure, true)
 })
@@ -157,7 +190,7 @@ test('an unknown refresh token answers 401', async (t) => {
   assert.equal(res.json().code, 'AUTHLAB_REFRESH_INVALID')
 })
 
-test('refresh by cookie needs the CSRF header', async (t) => {
+test('refresh by cookie needs the CSRF header, and its new refresh token stays in the cookie', async (t) => {
   const app = await build(t, stores())
   const { login } = await registerAndLogin(app)
   const cookies = { refresh_token: login.refreshToken }
@@ -171,6 +204,11 @@ test('refresh by cookie needs the CSRF header', async (t) => {
     headers: { [CSRF_HEADER]: '1' },
   })
   assert.equal(withHeader.statusCode, 200)
+  assert.equal(withHeader.json().refreshToken, undefined, 'not readable by page scripts')
+  assert.ok(withHeader.json().accessToken)
+  const rotated = withHeader.cookies.find((c) => c.name === 'refresh_token')
+  assert.ok(rotated?.value && rotated.value !== login.refreshToken)
+  assert.equal(rotated.path, '/auth/refresh')
 })
 
 test('logout with the access token revokes that login: session, its JWTs, refresh family; other logins live', async (t) => {
@@ -365,8 +403,8 @@ test('introspect answers RFC 7662 shapes for a JWT, a session id, and garbage', 
   }
 })
 
-test('an access token past its exp is inactive', async (t) => {
-  const app = await build(t, stores(), { ACCESS_TOKEN_TTL_S: '1' })
+test('an access token past its exp (and the clock tolerance) is inactive', async (t) => {
+  const app = await build(t, stores(), { ACCESS_TOKEN_TTL_S: '1', JWT_CLOCK_TOLERANCE_S: '0' })
   const { login } = await registerAndLogin(app)
   await new Promise((r) => setTimeout(r, 2100))
   assert.equal((await introspect(app, login.accessToken)).json().active, false)
@@ -400,4 +438,8 @@ test('the OpenAPI document lists every auth route', async (t) => {
   ]) {
     assert.ok(doc.paths[path], path)
   }
+})
+
+test('ACCESS_TOKEN_TTL_S longer than JWT_MAX_AGE_S is refused at start', () => {
+  assert.throws(() => loadAuthConfig({ ACCESS_TOKEN_TTL_S: '7200', JWT_MAX_AGE_S: '3600' }), /JWT_MAX_AGE_S/)
 })

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { build, PASSWORD, registerAndLogin, sharedStores, uniqueEmail } from './helper.ts'
+import {
+  build,
+  INTROSPECTION_CLIENT,
+  PASSWORD,
+  registerAndLogin,
+  sharedStores,
+  uniqueEmail,
+} from './helper.ts'
 
 const stores = sharedStores()
 
@@ -75,16 +82,53 @@ test('an unknown user gets 401 AUTHLAB_INVALID_CREDENTIALS', async (t) => {
   assert.equal(res.json().code, 'AUTHLAB_INVALID_CREDENTIALS')
 })
 
-test('brute force on one account answers 429 with Retry-After, even with the right password', async (t) => {
-  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT: '3' })
+test('brute force on one account from one address answers 429 with Retry-After, even with the right password', async (t) => {
+  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '3' })
   const { email } = await registerAndLogin(app)
   const statuses: number[] = []
   for (let i = 0; i < 4; i++) statuses.push((await app.inject(login(email, 'wrong password!'))).statusCode)
-  assert.deepEqual(statuses, [401, 401, 429, 429], 'one login already used 1 of the 3 attempts')
+  assert.deepEqual(statuses, [401, 401, 401, 429], 'only failures count, and 3 are allowed')
   const right = await app.inject(login(email))
   assert.equal(right.statusCode, 429)
   assert.ok(Number(right.headers['retry-after']) > 0)
   assert.equal(right.json().code, 'AUTHLAB_RATE_LIMITED')
+})
+
+test('failures from other addresses do not lock the owner out until the higher per-account ceiling', async (t) => {
+  const app = await build(t, stores(), {
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '2',
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: '6',
+  })
+  const { email } = await registerAndLogin(app)
+  const from = (remoteAddress: string, password = 'wrong password!') =>
+    app.inject({ ...login(email, password), remoteAddress }).then((r) => r.statusCode)
+  const attacker = [await from('198.51.100.1'), await from('198.51.100.1'), await from('198.51.100.1')]
+  assert.deepEqual(attacker, [401, 401, 429], 'the guessing address is stopped on this account')
+  assert.equal(await from('203.0.113.9', PASSWORD), 200, 'the owner, elsewhere, still logs in')
+  for (const ip of ['198.51.100.2', '198.51.100.3']) for (let i = 0; i < 2; i++) await from(ip)
+  assert.equal(await from('203.0.113.9', PASSWORD), 429, '6 failures from any addresses: the account pauses')
+})
+
+test("a successful login clears its own address's failures on the account", async (t) => {
+  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '2' })
+  const { email } = await registerAndLogin(app)
+  const statuses: number[] = []
+  for (const password of ['wrong password!', PASSWORD, 'wrong password!', 'wrong password!', PASSWORD]) {
+    statuses.push((await app.inject(login(email, password))).statusCode)
+  }
+  assert.deepEqual(statuses, [401, 200, 401, 401, 429])
+})
+
+test('IPv6 clients share one per-IP budget per /64', async (t) => {
+  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_IP: '3' })
+  const statuses: number[] = []
+  for (const host of ['1', 'a:b:c:d', 'ffff', '1:2:3:4']) {
+    const remoteAddress = host.includes(':') ? `2001:db8:7:9:${host}` : `2001:db8:7:9::${host}`
+    statuses.push((await app.inject({ ...login(uniqueEmail()), remoteAddress })).statusCode)
+  }
+  assert.deepEqual(statuses, [401, 401, 401, 429])
+  const otherPrefix = await app.inject({ ...login(uniqueEmail()), remoteAddress: '2001:db8:7:a::1' })
+  assert.equal(otherPrefix.statusCode, 401)
 })
 
 test('many accounts from one IP hit the per-IP limit (429), shared through Redis by every replica', async (t) => {
@@ -97,4 +141,59 @@ test('many accounts from one IP hit the per-IP limit (429), shared through Redis
     statuses.push((await app.inject({ ...login(uniqueEmail()), remoteAddress: remote })).statusCode)
   }
   assert.deepEqual(statuses, [401, 401, 401, 401, 429, 429])
+})
+
+test('credentials are not coerced and unknown properties are refused: 400, never a guess', async (t) => {
+  const app = await build(t, stores())
+  const { login: session } = await registerAndLogin(app)
+  const numericToken = await app.inject({
+    method: 'POST',
+    url: '/auth/introspect',
+    headers: { authorization: INTROSPECTION_CLIENT },
+    payload: { token: 123 },
+  })
+  assert.equal(numericToken.statusCode, 400, 'not active:false for the string "123"')
+  const extra = await app.inject({
+    ...login(uniqueEmail()),
+    payload: { email: uniqueEmail(), password: PASSWORD, admin: true },
+  })
+  assert.equal(extra.statusCode, 400)
+  const numericRefresh = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: 1 },
+  })
+  assert.equal(numericRefresh.statusCode, 400)
+  assert.ok(session.accessToken)
+})
+
+test('logout with content-type: application/json and an empty body is accepted (many clients send that)', async (t) => {
+  const app = await build(t, stores())
+  const { login: session } = await registerAndLogin(app)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+    payload: '',
+  })
+  assert.equal(res.statusCode, 204, res.body)
+  const malformed = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"refreshToken":',
+  })
+  assert.equal(malformed.statusCode, 400, 'a body that is there must still be JSON')
+})
+
+test('a known path with the wrong method answers 405 with Allow; an unknown path 404', async (t) => {
+  const app = await build(t, stores())
+  const wrong = await app.inject({ method: 'GET', url: '/auth/login' })
+  assert.equal(wrong.statusCode, 405)
+  assert.equal(wrong.headers.allow, 'POST')
+  assert.equal(wrong.json().code, 'AUTHLAB_METHOD_NOT_ALLOWED')
+  const jwks = await app.inject({ method: 'DELETE', url: '/.well-known/jwks.json' })
+  assert.equal(jwks.statusCode, 405)
+  assert.equal(jwks.headers.allow, 'GET, HEAD')
+  assert.equal((await app.inject({ method: 'GET', url: '/auth/nowhere' })).statusCode, 404)
 })

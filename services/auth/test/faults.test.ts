@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { Redis } from 'ioredis'
 import {
   build,
   introspect,
@@ -163,11 +164,38 @@ test('keys lost without a restart: a watermark behind the log makes the reconcil
     url: '/auth/logout',
     headers: { authorization: `Bearer ${login.accessToken}` },
   })
-  // Everything gone but a marker for the running process: only the watermark can tell.
-  await app.redis.flushdb()
+  // Everything gone but a marker for the running process: only the watermark can tell. (Auth's own
+  // Redis user may not FLUSHDB; the admin may.)
+  const admin = new Redis(stores.redis.url)
+  await admin.flushdb()
+  await admin.quit()
   await app.revocationWriter.markReady(app.revocationReader.runId as string)
   const result = await app.reconciler.reconcile()
   assert.equal(result.rebuilt, true)
   assert.equal(result.reason, 'watermark')
   assert.equal((await introspect(app, login.accessToken)).json().active, false)
+})
+
+test('postgres dying under a transaction (the rotation timer) does not crash auth; the broken connection is dropped', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores, {
+    KEY_ROTATION_INTERVAL_S: '2',
+    JWT_KEY_PUBLISH_DELAY_S: '1',
+    KEY_RELOAD_INTERVAL_MS: '100',
+  })
+  await new Promise((r) => setTimeout(r, 300))
+  await stores.postgres.stop()
+  await new Promise((r) => setTimeout(r, 1000))
+  assert.equal((await app.inject('/auth/healthz')).statusCode, 200, 'still serving')
+  assert.equal((await app.inject('/auth/readyz')).statusCode, 503)
+  await stores.postgres.start()
+  const deadline = Date.now() + 10_000
+  let ready = 503
+  while (ready !== 200 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100))
+    ready = (await app.inject('/auth/readyz')).statusCode
+  }
+  assert.equal(ready, 200, 'ready again once postgres is back')
+  await app.close()
 })

@@ -1,4 +1,5 @@
 import { after, before, type TestContext } from 'node:test'
+import { basicAuthorization, DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@authlab/servers'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.ts'
@@ -41,12 +42,13 @@ export function sharedStores(): () => Stores {
 
 export function testConfig(stores: Stores, env: NodeJS.ProcessEnv = {}): AuthConfig {
   return loadAuthConfig({
-    REDIS_URL: stores.redis.url,
+    REDIS_URL: stores.redis.urlFor('auth'),
     DATABASE_URL: stores.postgres.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Most tests log in far more often than a person would; the brute-force test sets its own.
     LOGIN_RATE_LIMIT_PER_IP: '10000',
     LOGIN_RATE_LIMIT_PER_ACCOUNT: '10000',
+    LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '10000',
     PG_CONNECT_TIMEOUT_MS: '500',
     REDIS_COMMAND_TIMEOUT_MS: '300',
     ...env,
@@ -93,9 +95,20 @@ export async function registerAndLogin(app: FastifyInstance, email = uniqueEmail
   return { email, userId: reg.json().id as string, login: res.json(), cookies: res.cookies }
 }
 
+/** The development introspection client's Authorization header (auth's default client list). */
+export const INTROSPECTION_CLIENT = basicAuthorization(
+  DEV_INTROSPECTION_CLIENT.id,
+  DEV_INTROSPECTION_CLIENT.secret,
+)
+
+/** RFC 7662 as a downstream service calls it: form-urlencoded, as an authenticated client. */
 export async function introspect(app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
-  const res = await app.inject({ method: 'POST', url: '/auth/introspect', payload: { token } })
-  return res
+  return app.inject({
+    method: 'POST',
+    url: '/auth/introspect',
+    headers: { authorization: INTROSPECTION_CLIENT, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ token }).toString(),
+  })
 }
 
 /** Bounded wait until the app's revocation reader trusts Redis again (after a restart or loss). */

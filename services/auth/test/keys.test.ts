@@ -3,6 +3,9 @@ import { generateKeyPairSync } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { test } from 'node:test'
 import { createSigner } from 'fast-jwt'
+import pg from 'pg'
+import { loadKek } from '../src/plugins/app/key-seal.ts'
+import { generatePrivateKeyPem, publicJwkOf } from '../src/plugins/app/keys.ts'
 import { MIGRATIONS_DIR, migrate } from '../src/plugins/app/migrations.ts'
 import { rotateSigningKey } from '../src/rotate.ts'
 import {
@@ -124,4 +127,82 @@ test('replicas starting at once apply the migrations once (advisory lock)', asyn
     await pool.end()
     await stopStores(fresh)
   }
+})
+
+test('private keys are sealed at rest: private_pem holds no PEM, and a key left in plaintext is sealed at start', async (t) => {
+  const s = await startStores()
+  t.after(() => stopStores(s))
+  const admin = new pg.Pool({ connectionString: s.postgres.url })
+  admin.on('error', () => {}) // the stores stop after this test, under any idle connection
+  await migrate(admin)
+  // A key as stored before migration 003: plaintext.
+  const legacyPem = generatePrivateKeyPem('EdDSA')
+  const legacy = publicJwkOf(legacyPem, 'EdDSA')
+  await admin.query(
+    `INSERT INTO signing_keys (kid, alg, public_jwk, private_pem, activates_at) VALUES ($1, 'EdDSA', $2, $3, now())`,
+    [legacy.kid, legacy, legacyPem],
+  )
+  const app = await build(t, s)
+  assert.equal(app.keys.currentKid, legacy.kid, 'the sealed legacy key still signs')
+  const { rows } = await admin.query<{ private_pem: string | null; private_sealed: string }>(
+    'SELECT private_pem, private_sealed FROM signing_keys',
+  )
+  assert.ok(rows.length >= 1)
+  for (const row of rows) {
+    assert.equal(row.private_pem, null)
+    assert.doesNotMatch(row.private_sealed, /PRIVATE KEY|BEGIN/)
+    assert.doesNotMatch(
+      Buffer.from(row.private_sealed.split('.')[2] ?? '', 'base64url').toString('latin1'),
+      /PRIVATE KEY/,
+    )
+  }
+  await admin.end()
+  const { login } = await registerAndLogin(app)
+  assert.equal((await introspect(app, login.accessToken)).json().active, true)
+})
+
+test('another key-encryption key cannot open the keys: auth refuses to start, naming the cause', async (t) => {
+  const s = await startStores()
+  t.after(() => stopStores(s))
+  const kek = (n: number) => Buffer.alloc(32, n).toString('base64')
+  const first = await build(t, s, { KEY_ENCRYPTION_KEY: kek(1) })
+  await first.close()
+  await assert.rejects(build(t, s, { KEY_ENCRYPTION_KEY: kek(2) }), { code: 'AUTHLAB_KEY_ENCRYPTION_KEY' })
+  const again = await build(t, s, { KEY_ENCRYPTION_KEY: kek(1) })
+  assert.ok(again.keys.currentKid)
+})
+
+test('NODE_ENV=production without a key-encryption key is refused; a short one is refused anywhere', () => {
+  assert.throws(() => loadKek({}, { NODE_ENV: 'production' }), { code: 'AUTHLAB_KEY_ENCRYPTION_KEY' })
+  assert.equal(loadKek({}, {}).development, true)
+  assert.throws(() => loadKek({ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, {}), /32 bytes/)
+})
+
+test('scheduled rotation adds the next key on time, published before it signs; retired keys are deleted', async (t) => {
+  const s = await startStores()
+  t.after(() => stopStores(s))
+  const app = await build(t, s, {
+    KEY_ROTATION_INTERVAL_S: '2',
+    JWT_KEY_PUBLISH_DELAY_S: '1',
+    KEY_RELOAD_INTERVAL_MS: '100',
+    ACCESS_TOKEN_TTL_S: '1',
+    JWT_CLOCK_TOLERANCE_S: '0',
+  })
+  const first = app.keys.currentKid
+  const seen = new Set<string>()
+  const deadline = Date.now() + 9000
+  while (Date.now() < deadline && seen.size < 4) {
+    const published = (await app.inject('/.well-known/jwks.json'))
+      .json()
+      .keys.map((k: { kid: string }) => k.kid)
+    const current = app.keys.currentKid as string
+    assert.ok(published.includes(current), 'the signing key is always published')
+    seen.add(current)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.ok(seen.size >= 3, `keys that signed: ${seen.size}`)
+  const { rows } = await app.pg.query<{ kid: string }>('SELECT kid FROM signing_keys')
+  assert.ok(!rows.some((r) => r.kid === first), 'the first key, retired, is gone from the database')
+  assert.ok(rows.length <= 3, `rows kept: ${rows.length}`)
+  await app.close() // before the stores stop under its rotation timer
 })

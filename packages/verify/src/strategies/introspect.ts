@@ -1,3 +1,4 @@
+import { basicAuthorization } from '@authlab/contract'
 import { Pool } from 'undici'
 import { UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
 import type { Strategy, StrategyContext } from '../types.ts'
@@ -8,7 +9,11 @@ import type { Strategy, StrategyContext } from '../types.ts'
  * of this mode's measurement, and fetch's per-call overhead would inflate it.
  */
 export function introspectStrategy(ctx: StrategyContext): Strategy {
-  const { authUrl, introspectTimeoutMs } = ctx.options
+  const { authUrl, introspectTimeoutMs, introspectionClient } = ctx.options
+  const headers = {
+    authorization: basicAuthorization(introspectionClient.id, introspectionClient.secret),
+    'content-type': 'application/x-www-form-urlencoded',
+  }
   const pool = new Pool(authUrl, {
     connections: 32,
     keepAliveTimeout: 30_000,
@@ -30,8 +35,8 @@ export function introspectStrategy(ctx: StrategyContext): Strategy {
         const res = await pool.request({
           method: 'POST',
           path: '/auth/introspect',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ token }),
+          headers,
+          body: new URLSearchParams({ token }).toString(),
           headersTimeout: introspectTimeoutMs,
           bodyTimeout: introspectTimeoutMs,
         })
@@ -41,6 +46,7 @@ export function introspectStrategy(ctx: StrategyContext): Strategy {
         throw new VerifierUnavailableError('auth unreachable', { cause: err })
       }
       if (statusCode === 400) throw new UnauthorizedError('invalid token')
+      // 401 here is auth refusing this service's client credential: a deployment fault, not the user's.
       if (statusCode !== 200) throw new VerifierUnavailableError(`auth answered ${statusCode}`)
       if (!body.active || !body.sub) throw new UnauthorizedError('token inactive')
       return { userId: body.sub, ...(body.sid ? { loginId: body.sid } : {}) }

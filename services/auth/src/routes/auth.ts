@@ -1,17 +1,21 @@
-import { type AccessClaims, CSRF_HEADER, cookieNames } from '@authlab/contract'
-import { tokenFacts } from '@authlab/revocation'
+import { type AccessClaims, CSRF_HEADER, cookieNames, REFRESH_COOKIE_PATH } from '@authlab/contract'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
-import { CsrfHeaderMissingError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
+import {
+  CsrfHeaderMissingError,
+  InvalidCredentialsError,
+  RateLimitedError,
+  UnauthenticatedError,
+} from '../errors.ts'
+import { clientKey } from '../plugins/app/login-throttle.ts'
 import type { LoginRef } from '../plugins/app/revocations.ts'
 import { normalizeEmail } from '../plugins/app/users.ts'
 import {
   Credentials,
   ErrorResponse,
-  IntrospectBody,
-  IntrospectResponse,
+  LoginBody,
   LoginResponse,
   RefreshBody,
   TokenPair,
@@ -45,6 +49,12 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     sameSite: config.COOKIE_SAMESITE,
     path: '/',
   } as const
+  const refreshCookie = { ...cookieBase, path: REFRESH_COOKIE_PATH, maxAge: config.REFRESH_TOKEN_TTL_S }
+
+  // RFC 6749 §5.1: a response carrying a credential is never stored by a cache or the browser.
+  fastify.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  })
 
   const verifyAccess = (token: string): AccessClaims => {
     try {
@@ -108,30 +118,32 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   }
 
   const clearCookies = (reply: FastifyReply) => {
-    for (const name of Object.values(names)) reply.clearCookie(name, cookieBase)
+    reply
+      .clearCookie(names.session, cookieBase)
+      .clearCookie(names.access, cookieBase)
+      .clearCookie(names.refresh, { ...cookieBase, path: REFRESH_COOKIE_PATH })
   }
 
-  // Per IP and per account, counted in Redis so every auth replica shares the budget.
+  // Every attempt counts against the client's address (the plugin, shared through Redis by every
+  // replica); only failures count against the account (see LoginThrottle).
   const window = config.LOGIN_RATE_LIMIT_WINDOW_S * 1000
   const perIp = fastify.createRateLimit({
     max: config.LOGIN_RATE_LIMIT_PER_IP,
     timeWindow: window,
-    keyGenerator: (req) => `login-ip:${req.ip}`,
-  })
-  const perAccount = fastify.createRateLimit({
-    max: config.LOGIN_RATE_LIMIT_PER_ACCOUNT,
-    timeWindow: window,
-    keyGenerator: (req) => `login-account:${normalizeEmail((req.body as { email: string }).email)}`,
+    keyGenerator: (req) => `login-ip:${clientKey(req.ip)}`,
   })
   const loginLimits = async (request: FastifyRequest, reply: FastifyReply) => {
-    for (const limit of [perIp, perAccount]) {
-      const result = await limit(request)
-      if (!result.isAllowed && result.isExceeded) {
-        reply.header('retry-after', result.ttlInSeconds)
-        throw new RateLimitedError(result.ttlInSeconds)
-      }
+    const result = await perIp(request)
+    const wait =
+      !result.isAllowed && result.isExceeded
+        ? result.ttlInSeconds
+        : await fastify.loginThrottle.retryAfter(accountOf(request), clientKey(request.ip))
+    if (wait > 0) {
+      reply.header('retry-after', wait)
+      throw new RateLimitedError(wait)
     }
   }
+  const accountOf = (request: FastifyRequest) => normalizeEmail((request.body as { email: string }).email)
 
   app.post(
     '/auth/register',
@@ -141,7 +153,13 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
         body: Credentials,
         response: { 201: UserView, 409: ErrorResponse, ...errors },
       },
-      config: { rateLimit: { max: config.LOGIN_RATE_LIMIT_PER_IP, timeWindow: window } },
+      config: {
+        rateLimit: {
+          max: config.LOGIN_RATE_LIMIT_PER_IP,
+          timeWindow: window,
+          keyGenerator: (req) => `register-ip:${clientKey(req.ip)}`,
+        },
+      },
     },
     async (request, reply) => {
       const user = await fastify.users.register(request.body.email, request.body.password)
@@ -152,16 +170,28 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   app.post(
     '/auth/login',
     {
-      schema: { tags: ['auth'], body: Credentials, response: { 200: LoginResponse, ...errors } },
+      schema: { tags: ['auth'], body: LoginBody, response: { 200: LoginResponse, ...errors } },
       preHandler: loginLimits,
     },
     async (request, reply) => {
-      const user = await fastify.users.authenticate(request.body.email, request.body.password)
+      const account = accountOf(request)
+      const user = await fastify.users
+        .authenticate(request.body.email, request.body.password)
+        .catch(async (err: unknown) => {
+          if (err instanceof InvalidCredentialsError) {
+            await fastify.loginThrottle.recordFailure(account, clientKey(request.ip))
+          }
+          throw err
+        })
+      await fastify.loginThrottle.recordSuccess(account, clientKey(request.ip))
       const issued = await fastify.credentials.login(user)
       reply
-        .setCookie(names.session, issued.sessionId, { ...cookieBase, maxAge: config.SESSION_ABSOLUTE_TTL_S })
+        .setCookie(names.session, issued.sessionId, {
+          ...cookieBase,
+          ...(request.body.rememberMe ? { maxAge: config.SESSION_ABSOLUTE_TTL_S } : {}),
+        })
         .setCookie(names.access, issued.accessToken, { ...cookieBase, maxAge: issued.expiresIn })
-        .setCookie(names.refresh, issued.refreshToken, { ...cookieBase, maxAge: config.REFRESH_TOKEN_TTL_S })
+        .setCookie(names.refresh, issued.refreshToken, refreshCookie)
       return {
         accessToken: issued.accessToken,
         tokenType: 'Bearer' as const,
@@ -185,17 +215,17 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
       schema: { tags: ['auth'], body: RefreshBody, response: { 200: TokenPair, ...errors } },
     },
     async (request, reply) => {
-      let token = request.body?.refreshToken
-      if (!token) {
-        token = request.cookies[names.refresh]
-        if (!token) throw new UnauthenticatedError('No refresh token')
-        requireCsrfHeader(request)
-      }
+      const fromBody = request.body?.refreshToken
+      const token = fromBody ?? request.cookies[names.refresh]
+      if (!token) throw new UnauthenticatedError('No refresh token')
+      if (!fromBody) requireCsrfHeader(request)
       const pair = await fastify.credentials.refresh(token)
       reply
         .setCookie(names.access, pair.accessToken, { ...cookieBase, maxAge: pair.expiresIn })
-        .setCookie(names.refresh, pair.refreshToken, { ...cookieBase, maxAge: config.REFRESH_TOKEN_TTL_S })
-      return { ...pair, tokenType: 'Bearer' as const }
+        .setCookie(names.refresh, pair.refreshToken, refreshCookie)
+      // A cookie client gets its new refresh token only as a cookie, out of reach of page scripts.
+      const { refreshToken, ...access } = pair
+      return { ...access, ...(fromBody ? { refreshToken } : {}), tokenType: 'Bearer' as const }
     },
   )
 
@@ -222,31 +252,4 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     clearCookies(reply)
     return reply.code(204).send(null)
   })
-
-  app.post(
-    '/auth/introspect',
-    { schema: { tags: ['auth'], body: IntrospectBody, response: { 200: IntrospectResponse, ...errors } } },
-    async (request) => {
-      const { token } = request.body
-      if (token.includes('.')) {
-        let claims: AccessClaims
-        try {
-          claims = fastify.keys.verify(token)
-        } catch {
-          return { active: false }
-        }
-        if (await fastify.revocationReader.isRevoked(tokenFacts(claims))) return { active: false }
-        return { active: true, ...claims, token_type: 'access_token' }
-      }
-      const session = await fastify.credentials.sessionLogin(token)
-      if (!session) return { active: false }
-      return {
-        active: true,
-        sub: session.userId,
-        sid: session.loginId,
-        exp: Math.floor(session.expiresAt / 1000),
-        token_type: 'session',
-      }
-    },
-  )
 }

@@ -9,17 +9,29 @@ export const Credentials = Type.Object(
   { additionalProperties: false },
 )
 
+export const LoginBody = Type.Object(
+  {
+    ...Credentials.properties,
+    /** Without it the session cookie has no Max-Age and ends with the browser session (OWASP). */
+    rememberMe: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+
 export const UserView = Type.Object({ id: Type.String({ format: 'uuid' }), email: Type.String() })
 
 export const TokenPair = Type.Object({
   accessToken: Type.String(),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'access token lifetime in seconds' }),
-  refreshToken: Type.String(),
+  refreshToken: Type.Optional(
+    Type.String({ description: 'absent when the refresh token came in its cookie: it stays there' }),
+  ),
 })
 
 export const LoginResponse = Type.Object({
   ...TokenPair.properties,
+  refreshToken: Type.String(),
   sessionId: Type.String(),
   user: UserView,
 })

@@ -5,6 +5,7 @@ import {
   generateKeyPairSync,
   type JsonWebKey,
 } from 'node:crypto'
+import { inTransaction } from '@authlab/clients'
 import { ACCESS_TOKEN_TYPE, type AccessClaims, REQUIRED_CLAIMS } from '@authlab/contract'
 import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
@@ -12,6 +13,7 @@ import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
 import { NoSigningKeyError } from '../../errors.ts'
+import { type Kek, loadKek, sealPrivateKey, unsealPrivateKey } from './key-seal.ts'
 
 export type Algorithm = AuthConfig['JWT_ALGORITHM']
 
@@ -25,7 +27,7 @@ interface KeyRow {
   kid: string
   alg: Algorithm
   public_jwk: PublicJwk
-  private_pem: string
+  private_sealed: string
   activates_at: Date
 }
 
@@ -33,6 +35,8 @@ export interface KeyOptions {
   issuer: string
   audience: string
   accessTtlS: number
+  clockToleranceMs: number
+  maxAgeMs: number
 }
 
 type Verifier = (token: string) => AccessClaims
@@ -69,20 +73,68 @@ export function publicJwkOf(privatePem: string, alg: Algorithm): PublicJwk {
   return { ...jwk, kid, alg, use: 'sig' }
 }
 
-/** Inserts a key that signs from `activatesAt` on; it is in the JWKS from now. */
+/** Inserts a key, sealed, that signs from `activatesAt` on; it is in the JWKS from now. */
 export async function insertKey(
-  pool: pg.Pool,
+  db: pg.Pool | pg.PoolClient,
+  kek: Kek,
   privatePem: string,
   alg: Algorithm,
   activatesAt: Date,
 ): Promise<string> {
   const jwk = publicJwkOf(privatePem, alg)
-  await pool.query(
-    `INSERT INTO signing_keys (kid, alg, public_jwk, private_pem, activates_at) VALUES ($1, $2, $3, $4, $5)
+  await db.query(
+    `INSERT INTO signing_keys (kid, alg, public_jwk, private_sealed, activates_at) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (kid) DO NOTHING`,
-    [jwk.kid, alg, jwk, privatePem, activatesAt],
+    [jwk.kid, alg, jwk, sealPrivateKey(kek, jwk.kid, privatePem), activatesAt],
   )
   return jwk.kid
+}
+
+/** Seals any plaintext private key left from before migration 003, and clears its plaintext. */
+export async function sealPlaintextKeys(pool: pg.Pool, kek: Kek): Promise<number> {
+  const { rows } = await pool.query<{ kid: string; private_pem: string }>(
+    'SELECT kid, private_pem FROM signing_keys WHERE private_pem IS NOT NULL',
+  )
+  for (const row of rows) {
+    await pool.query(
+      'UPDATE signing_keys SET private_sealed = $2, private_pem = NULL WHERE kid = $1 AND private_pem IS NOT NULL',
+      [row.kid, sealPrivateKey(kek, row.kid, row.private_pem)],
+    )
+  }
+  return rows.length
+}
+
+// Any constant; the same for every auth replica, so only one of them rotates at a time.
+const ROTATION_LOCK = 0x6b657973
+
+/**
+ * Scheduled rotation: when the newest key has been signing (or will sign) for `intervalS`, add the
+ * next one, published now and signing after `publishDelayS`. Replicas serialise on an advisory lock
+ * and re-check, so one interval brings one key however many replicas run.
+ */
+export async function rotateIfDue(
+  pool: pg.Pool,
+  kek: Kek,
+  alg: Algorithm,
+  intervalS: number,
+  publishDelayS: number,
+): Promise<string | undefined> {
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK])
+    const { rows } = await client.query<{ due: boolean }>(
+      `SELECT coalesce(max(activates_at), '-infinity') + make_interval(secs => $1) <= now() + make_interval(secs => $2) AS due
+         FROM signing_keys WHERE alg = $3`,
+      [intervalS, publishDelayS, alg],
+    )
+    if (!rows[0]?.due) return undefined
+    return insertKey(
+      client,
+      kek,
+      generatePrivateKeyPem(alg),
+      alg,
+      new Date(Date.now() + publishDelayS * 1000),
+    )
+  })
 }
 
 /**
@@ -96,29 +148,36 @@ export class KeyRing {
   #current: LoadedKey | undefined
   #jwks: PublicJwk[] = []
   readonly #pool: pg.Pool
+  readonly #kek: Kek
   readonly #opts: KeyOptions
   readonly #decode = createDecoder({ complete: true })
 
-  constructor(pool: pg.Pool, opts: KeyOptions) {
+  constructor(pool: pg.Pool, kek: Kek, opts: KeyOptions) {
     this.#pool = pool
+    this.#kek = kek
     this.#opts = opts
   }
 
   async reload(): Promise<void> {
     const { rows } = await this.#pool.query<KeyRow>(
-      'SELECT kid, alg, public_jwk, private_pem, activates_at FROM signing_keys ORDER BY activates_at DESC, created_at DESC',
+      `SELECT kid, alg, public_jwk, private_sealed, activates_at FROM signing_keys
+        WHERE private_sealed IS NOT NULL ORDER BY activates_at DESC, created_at DESC`,
     )
     const now = Date.now()
     const keys = new Map<string, LoadedKey>()
     let current: LoadedKey | undefined
     let successorActiveSince: number | undefined
     const published: PublicJwk[] = []
+    const retired: string[] = []
+    // A key whose successor has been signing for longer than the access TTL (and the clock
+    // tolerance) signed nothing alive: it is deleted, private key and all.
+    const lifetimeMs = this.#opts.accessTtlS * 1000 + this.#opts.clockToleranceMs
     for (const row of rows) {
       const activates = row.activates_at.getTime()
-      // A key whose successor has been signing for longer than the access TTL signed nothing alive.
-      const retired =
-        successorActiveSince !== undefined && now - successorActiveSince > this.#opts.accessTtlS * 1000
-      if (retired) break
+      if (successorActiveSince !== undefined && now - successorActiveSince > lifetimeMs) {
+        retired.push(row.kid)
+        continue
+      }
       const loaded = this.#keys.get(row.kid) ?? this.#compile(row)
       keys.set(row.kid, loaded)
       published.push(row.public_jwk)
@@ -130,18 +189,22 @@ export class KeyRing {
     this.#keys = keys
     this.#current = current
     this.#jwks = published
+    if (retired.length > 0) {
+      await this.#pool.query('DELETE FROM signing_keys WHERE kid = ANY($1)', [retired])
+    }
   }
 
   #compile(row: KeyRow): LoadedKey {
-    const { issuer, audience, accessTtlS } = this.#opts
-    const publicPem = createPublicKey(createPrivateKey(row.private_pem)).export({
+    const { issuer, audience, accessTtlS, clockToleranceMs, maxAgeMs } = this.#opts
+    const privatePem = unsealPrivateKey(this.#kek, row.kid, row.private_sealed)
+    const publicPem = createPublicKey(createPrivateKey(privatePem)).export({
       type: 'spki',
       format: 'pem',
     })
     return {
       row,
       sign: createSigner({
-        key: row.private_pem,
+        key: privatePem,
         algorithm: row.alg,
         kid: row.kid,
         iss: issuer,
@@ -155,6 +218,8 @@ export class KeyRing {
         allowedIss: issuer,
         allowedAud: audience,
         requiredClaims: [...REQUIRED_CLAIMS],
+        clockTolerance: clockToleranceMs,
+        maxAge: maxAgeMs,
       }) as Verifier,
     }
   }
@@ -189,32 +254,64 @@ export class KeyRing {
 declare module 'fastify' {
   interface FastifyInstance {
     keys: KeyRing
+    keyEncryptionKey: Kek
   }
 }
 
 async function keysPlugin(fastify: FastifyInstance, opts: { config: AuthConfig }) {
   const { config } = opts
-  const ring = new KeyRing(fastify.pg, {
+  const kek = loadKek(config)
+  if (kek.development) {
+    fastify.log.warn(
+      'signing keys are sealed with the development key-encryption key: set KEY_ENCRYPTION_KEY',
+    )
+  }
+  const sealed = await sealPlaintextKeys(fastify.pg, kek)
+  if (sealed > 0) fastify.log.info({ sealed }, 'sealed plaintext signing keys')
+  const ring = new KeyRing(fastify.pg, kek, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     accessTtlS: config.ACCESS_TOKEN_TTL_S,
+    clockToleranceMs: config.JWT_CLOCK_TOLERANCE_S * 1000,
+    maxAgeMs: config.JWT_MAX_AGE_S * 1000,
   })
   if (config.JWT_PRIVATE_KEY) {
-    await insertKey(fastify.pg, config.JWT_PRIVATE_KEY, config.JWT_ALGORITHM, new Date())
+    await insertKey(fastify.pg, kek, config.JWT_PRIVATE_KEY, config.JWT_ALGORITHM, new Date())
   }
   await ring.reload()
   if (ring.currentAlgorithm !== config.JWT_ALGORITHM) {
     // First start (or a changed JWT_ALGORITHM): generate a key and keep it. Concurrent first starts
     // may each insert one; the newest signs and the other stays in the JWKS, so every token verifies.
-    await insertKey(fastify.pg, generatePrivateKeyPem(config.JWT_ALGORITHM), config.JWT_ALGORITHM, new Date())
+    await insertKey(
+      fastify.pg,
+      kek,
+      generatePrivateKeyPem(config.JWT_ALGORITHM),
+      config.JWT_ALGORITHM,
+      new Date(),
+    )
     await ring.reload()
   }
-  // Other replicas and the rotation command change the set in Postgres; pick it up periodically.
+  // Other replicas and the rotation command change the set in Postgres; pick it up periodically,
+  // and rotate on schedule when KEY_ROTATION_INTERVAL_S is set.
+  const tick = async () => {
+    if (config.KEY_ROTATION_INTERVAL_S > 0) {
+      const kid = await rotateIfDue(
+        fastify.pg,
+        kek,
+        config.JWT_ALGORITHM,
+        config.KEY_ROTATION_INTERVAL_S,
+        config.JWT_KEY_PUBLISH_DELAY_S,
+      )
+      if (kid) fastify.log.info({ kid }, 'scheduled signing key rotation: next key published')
+    }
+    await ring.reload()
+  }
   const timer = setInterval(() => {
-    ring.reload().catch((err: Error) => fastify.log.warn({ err: err.message }, 'signing key reload failed'))
+    tick().catch((err: Error) => fastify.log.warn({ err: err.message }, 'signing key reload failed'))
   }, config.KEY_RELOAD_INTERVAL_MS)
   timer.unref()
   fastify.decorate('keys', ring)
+  fastify.decorate('keyEncryptionKey', kek)
   fastify.addHook('onClose', async () => clearInterval(timer))
 }
 

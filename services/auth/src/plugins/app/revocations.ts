@@ -76,15 +76,17 @@ export class Revocations {
   async revoke(db: pg.PoolClient, what: RevokeRequest): Promise<void> {
     await revocationLog.lockShared(db)
     const now = Date.now()
-    // Any access token of these logins was issued before now, so it is dead by now + TTL.
-    const tokensDeadAt = now + this.#config.ACCESS_TOKEN_TTL_S * 1000
+    // Any access token of these logins was issued before now, so it is dead by now + TTL, on a
+    // verifier whose clock runs up to the tolerance behind: deny entries outlive that.
+    const tolerance = this.#config.JWT_CLOCK_TOLERANCE_S * 1000
+    const tokensDeadAt = now + this.#config.ACCESS_TOKEN_TTL_S * 1000 + tolerance
     const entries: Revocation[] = what.loginIds.map((value) => ({
       kind: 'login',
       value,
       expiresAt: tokensDeadAt,
     }))
-    if (what.jti && what.jti.exp * 1000 > now) {
-      entries.push({ kind: 'jti', value: what.jti.jti, expiresAt: what.jti.exp * 1000 })
+    if (what.jti && what.jti.exp * 1000 + tolerance > now) {
+      entries.push({ kind: 'jti', value: what.jti.jti, expiresAt: what.jti.exp * 1000 + tolerance })
     }
     if (what.cutoffMs !== undefined) {
       entries.push({ kind: 'user', value: what.userId, cutoff: what.cutoffMs, expiresAt: tokensDeadAt })

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict'
+import { after, before, type TestContext, test } from 'node:test'
+import { type RedisServer, startRedis } from '@authlab/servers'
+import { buildDownstreamApp, loadDownstreamConfig } from '../src/index.ts'
+
+let redis: RedisServer
+before(async () => {
+  redis = await startRedis()
+})
+after(() => redis?.close())
+
+async function build(t: TestContext, env: NodeJS.ProcessEnv = {}) {
+  // No auth is running: the JWT modes answer 503 until keys arrive, which these tests do not need.
+  const config = loadDownstreamConfig({
+    REDIS_URL: redis.url,
+    AUTH_URL: 'http://127.0.0.1:9',
+    REPLICA_ID: 'orders-7',
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+  const app = await buildDownstreamApp('orders', config)
+  t.after(() => app.close())
+  await app.ready()
+  return app
+}
+
+test('answers name their replica (x-replica and the body) by default: the demo shows the balancing', async (t) => {
+  const app = await build(t)
+  const res = await app.inject('/orders/none/me')
+  assert.equal(res.statusCode, 200)
+  assert.equal(res.headers['x-replica'], 'orders-7')
+  assert.equal(res.json().replica, 'orders-7')
+})
+
+test('EXPOSE_REPLICA=false keeps the replica out of every answer', async (t) => {
+  const app = await build(t, { EXPOSE_REPLICA: 'false' })
+  for (const url of ['/orders/none/me', '/orders/healthz', '/orders/jwt/me']) {
+    const res = await app.inject(url)
+    assert.equal(res.headers['x-replica'], undefined, url)
+    assert.doesNotMatch(res.body, /orders-7/, url)
+  }
+})
