@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -246,8 +247,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(redis, postgres)
     const gatewayPort = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port
     const authPort = await freePort()
+    // Least privilege, as in compose: auth runs as a role with row access only; the owner migrates.
+    const runtime = new URL(postgres.url)
+    runtime.username = 'authlab_app'
+    runtime.password = randomBytes(18).toString('base64url')
     const env: Record<string, string> = {
-      DATABASE_URL: postgres.url,
+      DATABASE_URL: runtime.href,
+      DATABASE_MIGRATION_URL: postgres.url,
       AUTH_URL: `http://127.0.0.1:${authPort}`,
       LOG_LEVEL: 'warn',
       ...opts.env,

@@ -26,6 +26,11 @@ export const RedisEnv = {
 
 export const PostgresEnv = {
   DATABASE_URL: Type.String({ default: 'postgres://authlab:authlab@127.0.0.1:5432/authlab' }),
+  /**
+   * The schema owner, used only at start to migrate and to grant DATABASE_URL's role row access.
+   * Unset: DATABASE_URL's role does both (development).
+   */
+  DATABASE_MIGRATION_URL: Type.Optional(Type.String({ minLength: 1 })),
   PG_POOL_MAX: Type.Integer({ minimum: 1, default: 10 }),
   /** An exhausted or unreachable database answers 503 after this, instead of hanging. */
   PG_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 2000 }),

@@ -24,23 +24,16 @@ interface Key {
 function newKey(): Key {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')
   const kid = randomUUID()
-  const signer = createSigner({
+  const base = {
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    algorithm: 'EdDSA',
+    algorithm: 'EdDSA' as const,
     kid,
     header: { typ: 'at+jwt' },
     iss: ISSUER,
     aud: AUDIENCE,
-    expiresIn: 60_000,
-  })
-  const signRaw = createSigner({
-    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    algorithm: 'EdDSA',
-    kid,
-    header: { typ: 'at+jwt' },
-    iss: ISSUER,
-    aud: AUDIENCE,
-  })
+  }
+  const signer = createSigner({ ...base, expiresIn: 60_000 })
+  const signRaw = createSigner(base)
   return {
     kid,
     sign: signer,

@@ -24,7 +24,7 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
   })
   try {
     await app.register(stores, { config })
-    await app.register(migrations)
+    await app.register(migrations, { config })
     await app.register(http)
     await app.register(keys, { config })
     await app.register(users, { config })

@@ -176,6 +176,8 @@ test('NODE_ENV=production without a key-encryption key is refused; a short one i
   assert.throws(() => loadKek({}, { NODE_ENV: 'production' }), { code: 'AUTHLAB_KEY_ENCRYPTION_KEY' })
   assert.equal(loadKek({}, {}).development, true)
   assert.throws(() => loadKek({ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, {}), /32 bytes/)
+  const composeDefault = 'ZGV2LW9ubHktYXV0aGxhYi1rZWstY2hhbmdlLW1lISE='
+  assert.equal(loadKek({ KEY_ENCRYPTION_KEY: composeDefault }, { NODE_ENV: 'production' }).development, true)
 })
 
 test('scheduled rotation adds the next key on time, published before it signs; retired keys are deleted', async (t) => {

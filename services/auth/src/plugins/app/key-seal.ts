@@ -15,7 +15,7 @@ const DEV_KEK = createHash('sha256').update('authlab dev-only key-encryption key
 
 export interface Kek {
   key: Buffer
-  /** True for the built-in development KEK (refused when NODE_ENV=production). */
+  /** A development KEK: the built-in one (refused when NODE_ENV=production) or compose's default. */
   development: boolean
 }
 
@@ -38,7 +38,8 @@ export function loadKek(
   const key = Buffer.from(encoded, 'base64')
   if (key.length !== 32)
     throw new KeyEncryptionKeyError('the key-encryption key must be 32 bytes, base64-encoded')
-  return { key, development: false }
+  // docker-compose.yml's development default decodes to "dev-only-…", as every secret authlab ships.
+  return { key, development: key.subarray(0, 9).toString() === 'dev-only-' }
 }
 
 function encrypt(key: Buffer, plaintext: Buffer, aad: string): string {
