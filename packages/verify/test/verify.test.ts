@@ -120,6 +120,16 @@ function login(key = signing) {
   const jti = randomUUID()
   return { userId, loginId, jti, token: key.sign({ sub: userId, sid: loginId, jti }) }
 }
+/** A session written as auth writes one, live for a minute. */
+async function liveSession(writer: RevocationWriter): Promise<string> {
+  const sessionId = randomBytes(32).toString('base64url')
+  await writer.writeSession(
+    sessionId,
+    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000 },
+    60_000,
+  )
+  return sessionId
+}
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const get = (app: FastifyInstance, url: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'GET', url, headers })
@@ -157,12 +167,7 @@ test('jwt: a valid token is accepted; no token, a wrong audience and an unknown 
 
 test('session: a live session is accepted, an unknown one is 401 with a Cookie challenge, and it is 503 while revocations are not ready', async (t) => {
   const { app, writer } = await build(t)
-  const sessionId = randomBytes(32).toString('base64url')
-  await writer.writeSession(
-    sessionId,
-    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000 },
-    60_000,
-  )
+  const sessionId = await liveSession(writer)
   assert.equal((await get(app, '/session', { cookie: `sid=${sessionId}` })).statusCode, 200)
   const unknown = await get(app, '/session', { cookie: `sid=${randomBytes(32).toString('base64url')}` })
   assert.equal(unknown.statusCode, 401)
@@ -293,12 +298,7 @@ test('a small clock tolerance accepts a token just past exp; maxAge refuses an o
 
 test('a state-changing request authenticated by cookie needs the CSRF header (403 without); a Bearer token does not', async (t) => {
   const { app, writer } = await build(t)
-  const sessionId = randomBytes(32).toString('base64url')
-  await writer.writeSession(
-    sessionId,
-    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000 },
-    60_000,
-  )
+  const sessionId = await liveSession(writer)
   const { token } = login()
   const post = (url: string, headers: Record<string, string>) => app.inject({ method: 'POST', url, headers })
   const session = { cookie: `sid=${sessionId}` }
