@@ -4,7 +4,8 @@ import { createServer } from 'node:net'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { MODES, type Mode } from '@authlab/contract'
+import { cookieNames, MODES, type Mode } from '@authlab/contract'
+import { Agent, fetch as undiciFetch } from 'undici'
 
 // docker compose up, for real: the images built from infra/docker/Dockerfile, Redis, Postgres and
 // nginx from NODE_IMAGE/REDIS_IMAGE/POSTGRES_IMAGE/NGINX_IMAGE (our CI sets them to stand-ins).
@@ -13,6 +14,11 @@ const ROOT = new URL('../../', import.meta.url).pathname
 const PROJECT = `authlab-e2e-${process.pid}`
 let base = ''
 let env: NodeJS.ProcessEnv = {}
+// The gateway speaks TLS with the development certificate compose made; trust exactly that one.
+let tls: Agent | undefined
+const fetch = (url: string, init: Parameters<typeof undiciFetch>[1] = {}) =>
+  undiciFetch(url, { ...init, ...(tls ? { dispatcher: tls } : {}) })
+const names = cookieNames(true)
 
 async function compose(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', ['compose', '-p', PROJECT, ...args], {
@@ -51,13 +57,16 @@ before(async () => {
     ACCESS_TOKEN_TTL_S: '60',
     LOG_LEVEL: 'warn',
   }
-  base = `http://127.0.0.1:${env.GATEWAY_PORT}`
+  base = `https://127.0.0.1:${env.GATEWAY_PORT}`
   await logsOnFailure('docker compose up', () =>
     compose('up', '-d', '--build', '--wait', '--wait-timeout', '240'),
   )
+  const ca = await compose('exec', '-T', 'nginx', 'cat', '/etc/nginx/tls/cert.pem')
+  tls = new Agent({ connect: { ca } })
 })
 
 after(async () => {
+  await tls?.close()
   await compose('down', '-v', '--remove-orphans', '--timeout', '5').catch(() => {})
 })
 
@@ -81,7 +90,7 @@ async function login(): Promise<Login> {
 
 const credential = (mode: Mode, l: Login): Record<string, string> =>
   mode === 'session' || mode === 'session-cached'
-    ? { cookie: `sid=${l.sessionId}` }
+    ? { cookie: `${names.session}=${l.sessionId}` }
     : { authorization: `Bearer ${l.accessToken}` }
 
 async function get(service: string, mode: Mode, l: Login): Promise<{ status: number; replica: string }> {
@@ -153,7 +162,7 @@ test('the k6 service (profile loadtest) mounts loadtest/ and targets the gateway
   const k6 = config.services.k6!
   assert.match(k6.image, /^grafana\/k6:/)
   assert.deepEqual(k6.profiles, ['loadtest'])
-  assert.equal(k6.environment.BASE_URL, 'http://nginx:8080')
+  assert.equal(k6.environment.BASE_URL, 'https://nginx:8443')
   assert.ok(k6.volumes.some((v) => v.source.endsWith('/loadtest') && v.target === '/scripts'))
   const plain = JSON.parse(await compose('config', '--format', 'json')) as {
     services: Record<string, unknown>
@@ -191,6 +200,28 @@ test('every container runs with a read-only root (postgres excepted), no capabil
         `${c.Name} runs as ${c.Config.User}`,
       )
     }
+  }
+})
+
+test('the gateway speaks TLS only (development certificate): HSTS, and Secure __Host-/__Secure- cookies', async () => {
+  const plain = await globalThis.fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/gateway/healthz`)
+  assert.equal(plain.status, 400, 'plain HTTP on the TLS port is refused')
+  await plain.arrayBuffer()
+  const body = JSON.stringify({
+    email: `tls-${Date.now()}@example.test`,
+    password: 'correct horse battery staple',
+  })
+  const headers = { 'content-type': 'application/json' }
+  await (await fetch(`${base}/auth/register`, { method: 'POST', headers, body })).arrayBuffer()
+  const res = await fetch(`${base}/auth/login`, { method: 'POST', headers, body })
+  assert.equal(res.status, 200)
+  await res.arrayBuffer()
+  assert.match(res.headers.get('strict-transport-security') ?? '', /max-age=\d+/)
+  const cookies = res.headers.getSetCookie()
+  for (const name of [names.session, names.access, names.refresh]) {
+    const cookie = cookies.find((c) => c.startsWith(`${name}=`))
+    assert.ok(cookie, `${name} is set`)
+    assert.match(cookie, /; Secure/i, `${name} is Secure`)
   }
 })
 

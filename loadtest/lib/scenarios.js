@@ -72,7 +72,9 @@ export function pathFor(service, mode) {
 export function headersFor(mode, login) {
   const kind = CREDENTIAL[mode]
   if (kind === 'bearer') return { authorization: `Bearer ${login.accessToken}` }
-  if (kind === 'session-cookie') return { cookie: `sid=${login.sessionId}` }
+  // Under both names: compose runs with COOKIE_SECURE (`__Host-sid`), the native cluster without
+  // (`sid`); each service reads only the one it sets.
+  if (kind === 'session-cookie') return { cookie: `sid=${login.sessionId}; __Host-sid=${login.sessionId}` }
   return {}
 }
 

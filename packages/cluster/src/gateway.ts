@@ -27,6 +27,8 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
   const values: Record<string, string> = {
     GATEWAY_LISTEN: layout.listen,
     NGINX_RESOLVER: '',
+    // Plain HTTP on loopback natively; docker compose terminates TLS here.
+    GATEWAY_TLS: '',
     AUTH_SERVERS: serverLines(layout.auth),
     ORDERS_SERVERS: serverLines(layout.upstreams.orders ?? []),
     PROFILE_SERVERS: serverLines(layout.upstreams.profile ?? []),
