@@ -3,7 +3,7 @@
 // Run: k6 run -e BASE_URL=http://127.0.0.1:8080 -e DURATION=60s faults.js
 import http from 'k6/http'
 import { Counter } from 'k6/metrics'
-import { baseUrl, login } from './lib/k6.js'
+import { baseUrl, login, logoutEach } from './lib/k6.js'
 import { headersFor, MODES, pathFor, SERVICES } from './lib/scenarios.js'
 
 export const options = {
@@ -33,4 +33,8 @@ export default function (data) {
     tags: { mode },
   })
   responses.add(1, { mode, status: String(res.status) })
+}
+
+export function teardown(data) {
+  logoutEach(data.base, [data.user])
 }

@@ -3,13 +3,13 @@
 // Options: MODES=jwt,session  VUS=50  DURATION=30s  TOKEN_PROFILE=warm|cold
 import { check } from 'k6'
 import http from 'k6/http'
-import { baseUrl, login, refresh } from './lib/k6.js'
-import { headersFor, MODES, pathFor, SERVICES, TOKEN_PROFILES } from './lib/scenarios.js'
+import { baseUrl, login, logoutEach, metricValue, refresh, summaryOutputs } from './lib/k6.js'
+import { durationSeconds, headersFor, MODES, pathFor, SERVICES, TOKEN_PROFILES } from './lib/scenarios.js'
 
 const profileName = __ENV.TOKEN_PROFILE || 'warm'
 const profile = TOKEN_PROFILES[profileName]
 const modes = __ENV.MODES ? __ENV.MODES.split(',') : MODES
-const durationS = Number.parseInt(__ENV.DURATION || '30s', 10)
+const durationS = durationSeconds(__ENV.DURATION || '30s')
 const gapS = 5
 
 export const options = {
@@ -27,7 +27,12 @@ export const options = {
       },
     ]),
   ),
-  thresholds: Object.fromEntries(modes.map((mode) => [`checks{mode:${mode}}`, ['rate>0.99']])),
+  thresholds: {
+    ...Object.fromEntries(modes.map((mode) => [`checks{mode:${mode}}`, ['rate>0.99']])),
+    // Also puts each mode's request count and latency in the summary.
+    ...Object.fromEntries(modes.map((mode) => [`http_reqs{mode:${mode}}`, ['count>0']])),
+    ...Object.fromEntries(modes.map((mode) => [`http_req_duration{mode:${mode}}`, ['p(99)<10000']])),
+  },
 }
 
 /** warm: one credential per login, reused. cold: several refreshed tokens per login, cycled. */
@@ -57,4 +62,22 @@ export default function (data) {
     tags: { mode },
   })
   check(res, { 'status 200': (r) => r.status === 200 }, { mode })
+}
+
+export function teardown(data) {
+  logoutEach(data.base, data.credentials)
+}
+
+export function handleSummary(data) {
+  const lines = ['', 'mode | requests | checks passed | p50 ms | p95 ms', '---|---|---|---|---']
+  for (const mode of modes) {
+    const requests = metricValue(data, `http_reqs{mode:${mode}}`, 'count')
+    const passed = metricValue(data, `checks{mode:${mode}}`, 'rate')
+    const p50 = metricValue(data, `http_req_duration{mode:${mode}}`, 'med')
+    const p95 = metricValue(data, `http_req_duration{mode:${mode}}`, 'p(95)')
+    lines.push(
+      `${mode} | ${requests} | ${(passed * 100).toFixed(2)} % | ${p50.toFixed(1)} | ${p95.toFixed(1)}`,
+    )
+  }
+  return summaryOutputs(`throughput-${profileName}`, data, lines)
 }

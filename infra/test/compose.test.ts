@@ -109,6 +109,25 @@ async function spread(service: string, mode: Mode, l: Login, replicas: number) {
   return seen
 }
 
+/**
+ * Bounded wait until auth answers its readyz (Postgres, Redis and the revocation copies complete).
+ * readyz is not routed by the gateway, so it is asked from inside the auth container.
+ */
+async function untilAuthReady(timeoutMs = 20_000): Promise<void> {
+  const probe =
+    "fetch('http://127.0.0.1:3000/auth/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const ok = await compose('exec', '-T', 'auth', 'node', '-e', probe).then(
+      () => true,
+      () => false,
+    )
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`auth not ready within ${timeoutMs} ms`)
+    await sleep(250)
+  }
+}
+
 const statuses = (m: Map<string, Set<number>>) => new Set([...m.values()].flatMap((s) => [...s]))
 
 async function logoutAll(l: Login) {
@@ -305,6 +324,8 @@ test('docker compose restart redis: sessions survive (AOF) and no revoked creden
     new Set([200]),
     'the live session survived',
   )
+  // The next test logs in: auth must be back on Redis too, not only the replicas.
+  await untilAuthReady()
 })
 
 test('one replica killed under steady requests: no failed idempotent request', async () => {

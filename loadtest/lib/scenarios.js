@@ -87,3 +87,26 @@ export const LOGIN_PASSWORD = 'correct horse battery staple'
 export function userEmail(run, i) {
   return `bench-${run}-${i}@example.test`
 }
+
+/**
+ * Seconds in a k6-style duration: `90`, `45s`, `2m`, `1m30s`, `1h`, `500ms`. Throws on anything
+ * else, so a typo is an error rather than a 2-second run.
+ * @param {string} text
+ * @returns {number}
+ */
+export function durationSeconds(text) {
+  const value = String(text).trim()
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value)
+  const units = { h: 3600, m: 60, s: 1, ms: 0.001 }
+  let total = 0
+  let rest = value
+  const part = /^(\d+(?:\.\d+)?)(ms|h|m|s)/
+  while (rest.length > 0) {
+    const match = part.exec(rest)
+    if (!match) throw new Error(`not a duration: "${text}" (use e.g. 30s, 2m, 1m30s)`)
+    total += Number(match[1]) * units[/** @type {'h'|'m'|'s'|'ms'} */ (match[2])]
+    rest = rest.slice(match[0].length)
+  }
+  if (value.length === 0) throw new Error('empty duration')
+  return total
+}

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { MODES as CONTRACT_MODES } from '@authlab/contract'
 import ts from 'typescript'
-import { MODES } from '../lib/scenarios.js'
+import { durationSeconds, MODES } from '../lib/scenarios.js'
 
 const ROOT = new URL('../', import.meta.url)
 const scripts = readdirSync(ROOT).filter((f) => f.endsWith('.js'))
@@ -46,4 +46,17 @@ for (const lib of readdirSync(new URL('lib/', ROOT)).filter((f) => f.endsWith('.
 
 test('the shared scenario module names exactly the modes of the contract', () => {
   assert.deepEqual([...MODES], [...CONTRACT_MODES])
+})
+
+test('DURATION is read as a k6 duration: 2m is 120 s, not 2; a typo is an error', () => {
+  const cases: [string, number][] = [
+    ['30s', 30],
+    ['2m', 120],
+    ['1m30s', 90],
+    ['1h', 3600],
+    ['1500ms', 1.5],
+    ['45', 45],
+  ]
+  for (const [text, seconds] of cases) assert.equal(durationSeconds(text), seconds, text)
+  for (const bad of ['', '2 minutes', '5x', 'm']) assert.throws(() => durationSeconds(bad), /duration/, bad)
 })
