@@ -13,12 +13,14 @@ import { credentialPool, type Login, type Mode, requestPool, type TokenProfile }
 import { runFaults } from './faults.ts'
 import { k6Saturate } from './k6.ts'
 import type { PooledRequest } from './load.ts'
-import { fixedRate, LoadGenerator, type LoadResult, vegetaBinary } from './load.ts'
-import { measureWindow, median, redisStats, spread, type TierCost } from './measure.ts'
+import { fixedRate, LoadGenerator, vegetaBinary } from './load.ts'
+import { measureWindow, redisStats } from './measure.ts'
+import { measureRepetitions } from './repetitions.ts'
 import { costTable, headlineRun, renderHtml, renderMarkdown } from './report.ts'
 import type { ModeRun, Results, Run } from './results.ts'
 import { revocationProbe } from './revocation.ts'
 import { validateResults } from './schema.ts'
+import { seeded } from './stats.ts'
 
 type ProfileName = 'smoke' | 'quick' | 'full'
 
@@ -40,20 +42,18 @@ interface Profile {
   coldAtEveryCount: boolean
   /** measure fixed-rate latency at every replica count, or only at the largest */
   latencyAtEveryCount: boolean
-  faultSettleMs: number
 }
 
 const PROFILES: Record<ProfileName, Profile> = {
   smoke: {
     sweep: [2],
     tokenProfiles: ['warm'],
-    windowS: 1,
+    windowS: 0.5,
     warmupS: 0,
-    repetitions: 1,
+    repetitions: 2,
     latencyS: 0.5,
     revocationTrials: 3,
     faultPhaseMs: 800,
-    faultSettleMs: 2500,
     capacityValidation: false,
     coldLogins: 40,
     coldAtEveryCount: false,
@@ -62,13 +62,12 @@ const PROFILES: Record<ProfileName, Profile> = {
   quick: {
     sweep: [1, 2],
     tokenProfiles: ['warm', 'cold'],
-    windowS: 1,
-    warmupS: 0,
-    repetitions: 1,
+    windowS: 0.5,
+    warmupS: 0.2,
+    repetitions: 3,
     latencyS: 0.5,
     revocationTrials: 3,
     faultPhaseMs: 600,
-    faultSettleMs: 2200,
     capacityValidation: true,
     coldLogins: 64,
     coldAtEveryCount: false,
@@ -77,16 +76,17 @@ const PROFILES: Record<ProfileName, Profile> = {
   full: {
     sweep: [1, 2, 4],
     tokenProfiles: ['warm', 'cold'],
-    windowS: 2,
+    // Many short interleaved windows beat a few long ones: drift between repetitions cancels in
+    // the paired ratios, and the bootstrap interval narrows with the repetition count.
+    windowS: 1,
     warmupS: 0.5,
-    repetitions: 3,
+    repetitions: 8,
     latencyS: 2,
     revocationTrials: 30,
     faultPhaseMs: 3000,
-    faultSettleMs: 2500,
     capacityValidation: true,
     coldLogins: 150,
-    coldAtEveryCount: true,
+    coldAtEveryCount: false,
     latencyAtEveryCount: true,
   },
 }
@@ -109,6 +109,8 @@ const CLUSTER_ENV = {
 }
 const CONNECTIONS = 24
 const REVOCATION_WINDOW_MS = 2500
+/** after a fault is repaired, how long every mode gets to recover before revoked credentials are tried */
+const FAULT_SETTLE_MS = 2500
 
 export interface BenchOptions {
   profile: ProfileName
@@ -116,6 +118,8 @@ export interface BenchOptions {
   redisUrl?: string
   maxReplicas?: number
   generator: 'native' | 'k6'
+  /** seeds the window order (a fresh one per run when absent; written to results.json to replay) */
+  seed?: number
   outDir: string
   log: (line: string) => void
 }
@@ -190,14 +194,12 @@ function limitRedisCpu(pid: number, fraction: number): (() => void) | string {
   }
 }
 
-/** Median of the measured costs; NaN (null in results.json, – in the report) when none was measured. */
-const avg = (xs: number[]) => (xs.length ? median(xs) : Number.NaN)
-
 export async function runBench(opts: BenchOptions): Promise<{ results: Results; dir: string }> {
   const profile = PROFILES[opts.profile]
   const log = opts.log
   const run = Date.now().toString(36)
   const startedAt = new Date().toISOString()
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31)
   const skipped: string[] = []
   let cluster: Cluster | undefined
   let redis: Redis | undefined
@@ -271,8 +273,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     // would pay for every process's JIT warm-up. One pass over every mode first.
     log('warming up every mode')
     for (const tp of profile.tokenProfiles) {
-      // One window over all modes interleaved (autocannon stops on whole-second ticks, so many short
-      // warm-ups would cost a second each).
+      // One window over all modes interleaved.
       const mixed = (MODES as readonly Mode[]).flatMap((mode) =>
         requestPool(mode, pools.get(tp)!).slice(0, 64),
       )
@@ -283,6 +284,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     const algorithm = 'EdDSA' as const
     const generatorName = opts.generator === 'k6' ? 'k6 (throughput.js)' : 'autocannon'
     let latencyGenerator = vegetaBinary() ? 'vegeta (open model)' : 'autocannon (fixed rate, closed loop)'
+    const random = seeded(seed)
     for (const replicas of sweep) {
       if (cluster && replicas !== cluster.activeReplicas) await cluster.setActiveReplicas(replicas)
       const activeNames = cluster
@@ -291,42 +293,24 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       for (const tp of profile.tokenProfiles) {
         if (tp === 'cold' && !profile.coldAtEveryCount && replicas !== Math.max(...sweep)) continue
         const pool = await fresh(tp)
-        const samples = new Map<Mode, { load: LoadResult; cost: TierCost | undefined }[]>()
-        for (let rep = 0; rep < profile.repetitions; rep++) {
-          // Interleaved: every mode once per repetition, starting at a different mode each time.
-          const order = MODES.map((_, i) => MODES[(i + rep) % MODES.length] as Mode)
-          for (const mode of order) {
+        const measured = await measureRepetitions({
+          profile,
+          random,
+          window: async (mode) => {
             const requests = requestPool(mode, pool)
-            await saturate(base, requests, {
-              connections: CONNECTIONS,
-              durationS: profile.warmupS,
-            })
-            const { result, cost } = await measureWindow(
-              cluster,
-              redis,
-              backgroundCallsPerS,
-              activeNames,
-              () =>
-                opts.generator === 'k6'
-                  ? k6Saturate(base, mode, tp, profile.windowS, CONNECTIONS)
-                  : saturate(base, requests, {
-                      connections: CONNECTIONS,
-                      durationS: profile.windowS,
-                    }),
+            await saturate(base, requests, { connections: CONNECTIONS, durationS: profile.warmupS })
+            return measureWindow(cluster, redis, backgroundCallsPerS, activeNames, () =>
+              opts.generator === 'k6'
+                ? k6Saturate(base, mode, tp, profile.windowS, CONNECTIONS)
+                : saturate(base, requests, { connections: CONNECTIONS, durationS: profile.windowS }),
             )
-            samples.set(mode, [...(samples.get(mode) ?? []), { load: result, cost }])
-            log(
-              `  replicas=${replicas} ${tp} ${mode.padEnd(14)} rep ${rep + 1}/${profile.repetitions}: ${Math.round(result.rps)} req/s, ${result.non2xx + result.errors} non-2xx`,
-            )
-          }
-        }
+          },
+          log: (line) => log(`  replicas=${replicas} ${tp} ${line}`),
+        })
         // Latency at one fixed arrival rate for every mode: half the slowest mode's saturation rate.
-        const rate = Math.max(
-          10,
-          0.5 * Math.min(...[...samples.values()].map((s) => median(s.map((x) => x.load.rps)))),
-        )
-        const modes: Record<string, ModeRun> = {}
+        const rate = Math.max(10, 0.5 * Math.min(...Object.values(measured.modes).map((m) => m.rps)))
         const measureLatency = profile.latencyAtEveryCount || replicas === Math.max(...sweep)
+        const modes: Record<string, ModeRun> = {}
         for (const mode of MODES as readonly Mode[]) {
           const lat = measureLatency
             ? await fixedRate(base, requestPool(mode, pool), {
@@ -335,30 +319,16 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
                 cpus: generatorCpus,
                 fallback: generator,
               })
-            : {
-                p50Ms: Number.NaN,
-                p95Ms: Number.NaN,
-                p99Ms: Number.NaN,
-                non2xx: 0,
-                errors: 0,
-                generator: latencyGenerator,
-              }
-          latencyGenerator = lat.generator
-          const s = samples.get(mode)!
-          const costs = s.map((x) => x.cost).filter((c): c is TierCost => c !== undefined)
+            : undefined
+          if (lat) latencyGenerator = lat.generator
+          const m = measured.modes[mode]!
           modes[mode] = {
-            rps: median(s.map((x) => x.load.rps)),
-            rpsSpread: spread(s.map((x) => x.load.rps)),
-            p50Ms: lat.p50Ms,
-            p95Ms: lat.p95Ms,
-            p99Ms: lat.p99Ms,
+            ...m,
+            p50Ms: lat?.p50Ms ?? Number.NaN,
+            p95Ms: lat?.p95Ms ?? Number.NaN,
+            p99Ms: lat?.p99Ms ?? Number.NaN,
             latencyRate: rate,
-            errors: s.reduce((sum, x) => sum + x.load.non2xx + x.load.errors, 0) + lat.non2xx + lat.errors,
-            replicaCpuUsPerRequest: avg(costs.map((c) => c.replicaCpuUsPerRequest)),
-            nginxCpuUsPerRequest: avg(costs.map((c) => c.nginxCpuUsPerRequest)),
-            authCpuUsPerRequest: avg(costs.map((c) => c.authCpuUsPerRequest)),
-            redisCpuUsPerRequest: avg(costs.map((c) => c.redisCpuUsPerRequest)),
-            redisCommandsPerRequest: avg(costs.map((c) => c.redisCommandsPerRequest)),
+            errors: m.errors + (lat ? lat.non2xx + lat.errors : 0),
           }
         }
         runs.push({
@@ -368,15 +338,21 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           generator: generatorName,
           latencyGenerator,
           modes,
+          order: measured.order,
+          aa: measured.aa,
+          noiseFloor: measured.noiseFloor,
         })
+        log(
+          `  replicas=${replicas} ${tp}: A/A ratio ${measured.aa.rps.median.toFixed(3)} rps, ${measured.aa.replicaCpu.median.toFixed(3)} replica CPU (noise floor ±${(100 * measured.noiseFloor.replicaCpu).toFixed(1)} %)`,
+        )
       }
     }
 
     // Before the faults: the data-loss scenario deletes the sessions this check runs on.
-    const capacityModel: Record<string, unknown> = {}
+    const capacityModel: Results['capacityModel'] = { modes: {} }
     const head = runs.filter((r) => r.tokenProfile === 'warm').sort((a, b) => b.replicas - a.replicas)[0]
     if (cluster && head) {
-      for (const mode of MODES) capacityModel[mode] = predict(mode, head.modes[mode] as TierCost)
+      for (const mode of MODES) capacityModel.modes[mode] = predict(mode, head.modes[mode]!)
       capacityModel.assumptions = CAPACITY_ASSUMPTIONS
       if (profile.capacityValidation) {
         capacityModel.validation = await validateCapacity(
@@ -409,7 +385,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       faults = await runFaults(cluster, {
         phaseMs: profile.faultPhaseMs,
         run,
-        settleMs: 2500,
+        settleMs: FAULT_SETTLE_MS,
         onScenario: (s) => log(`  ${s}`),
       })
     }
@@ -420,6 +396,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       finishedAt: new Date().toISOString(),
       profile: opts.profile,
       gateway: opts.gateway ?? 'native cluster',
+      seed,
       settings: {
         windowS: profile.windowS,
         warmupS: profile.warmupS,
@@ -473,7 +450,7 @@ async function validateCapacity(
   profile: Profile,
   backgroundCallsPerS: number,
   log: (l: string) => void,
-): Promise<Record<string, unknown>> {
+): Promise<NonNullable<Results['capacityModel']['validation']>> {
   const mode: Mode = 'session'
   const cost = head.modes[mode]!
   const fraction = Math.min(0.5, Math.max(0.01, (0.3 * cost.rps * cost.redisCpuUsPerRequest) / 1e6))
@@ -523,6 +500,7 @@ if (import.meta.main) {
       'redis-url': { type: 'string' },
       'max-replicas': { type: 'string' },
       generator: { type: 'string', default: 'native' },
+      seed: { type: 'string' },
       out: { type: 'string', default: new URL('../results', import.meta.url).pathname },
     },
   })
@@ -539,6 +517,7 @@ if (import.meta.main) {
     ...(values.gateway ? { gateway: values.gateway.replace(/\/$/, '') } : {}),
     ...(values['redis-url'] ? { redisUrl: values['redis-url'] } : {}),
     ...(values['max-replicas'] ? { maxReplicas: Number(values['max-replicas']) } : {}),
+    ...(values.seed ? { seed: Number(values.seed) } : {}),
     log: (line) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`),
   })
   console.log(`\n${comparisonTable(results)}\n`)

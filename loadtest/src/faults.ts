@@ -1,14 +1,9 @@
 import type { Cluster } from '@authlab/cluster'
 import { EXPECTED_AFTER_REVOKE, headersFor, MODES, pathFor, SERVICES } from '../lib/scenarios.js'
 import { type Login, login, logoutAll, type Mode } from './credentials.ts'
+import type { FaultOutcome } from './results.ts'
 
-export interface FaultOutcome {
-  requests: number
-  ok: number
-  statusCounts: Record<string, number>
-  /** requests made with an already-revoked credential after recovery that were accepted (must be 0) */
-  revokedAccepted: number
-}
+export type { FaultOutcome } from './results.ts'
 
 interface Scenario {
   name: string

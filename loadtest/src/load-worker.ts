@@ -16,6 +16,8 @@ async function window(input: WorkerInput) {
     url: input.url,
     connections: input.connections,
     duration: input.durationS,
+    // autocannon checks its stop flag once per sample: at the default 1 s a 0.5 s window lasts 1 s.
+    sampleInt: 100,
     ...(input.overallRate ? { overallRate: input.overallRate } : {}),
     requests: [
       {

@@ -65,24 +65,3 @@ export async function measureWindow<T extends { ok: number }>(
     },
   }
 }
-
-export function median(values: number[]): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
-
-/** Relative spread (max - min) / median, to show how repeatable a figure was. */
-export function spread(values: number[]): number {
-  const m = median(values)
-  return m === 0 ? 0 : (Math.max(...values) - Math.min(...values)) / m
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
-}

@@ -1,43 +1,56 @@
+// The report as one document model (headings, paragraphs, lists, tables, charts) rendered twice:
+// Markdown for the README and terminals, HTML with inline SVG charts. Neither is parsed back.
 import { MODES } from '../lib/scenarios.js'
-import type { Results, Run } from './results.ts'
+import type { Estimate, ModeRun, Results, Run } from './results.ts'
 
-const f0 = (n: number | undefined) =>
-  n === undefined || Number.isNaN(n) ? '–' : Math.round(n).toLocaleString('en-US')
-const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(1))
-const f2 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(2))
+type Block =
+  | { kind: 'h1' | 'h2' | 'h3'; text: string }
+  | { kind: 'p'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'table'; head: string[]; rows: string[][] }
+  | { kind: 'chart'; svg: string }
 
-function table(head: string[], rows: (string | number)[][]): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n')
-}
+const finite = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n)
+const f0 = (n: number | null | undefined) => (finite(n) ? Math.round(n).toLocaleString('en-US') : '–')
+const f1 = (n: number | null | undefined) => (finite(n) ? n.toFixed(1) : '–')
+const f2 = (n: number | null | undefined) => (finite(n) ? n.toFixed(2) : '–')
+const pct = (n: number | null | undefined) => (finite(n) ? `${(100 * n).toFixed(1)} %` : '–')
+const interval = (e: Estimate | undefined, fmt = f2) =>
+  e && finite(e.median) ? `${fmt(e.median)} [${fmt(e.lo)}–${fmt(e.hi)}]` : '–'
 
-const total = (m: Run['modes'][string]) =>
+const total = (m: ModeRun) =>
   m.replicaCpuUsPerRequest + m.nginxCpuUsPerRequest + m.redisCpuUsPerRequest + m.authCpuUsPerRequest
 
 /** The run the report leads with: most replicas, warm tokens. */
 export function headlineRun(r: Results, profile: 'warm' | 'cold' = 'warm'): Run | undefined {
   const runs = r.runs.filter((x) => x.tokenProfile === profile)
-  return runs.sort((a, b) => b.replicas - a.replicas)[0] ?? r.runs[0]
+  return [...runs].sort((a, b) => b.replicas - a.replicas)[0] ?? (profile === 'warm' ? r.runs[0] : undefined)
 }
 
-export function costTable(run: Run): string {
-  const base = run.modes.none
-  return table(
-    [
+/** "1.23× [1.10–1.31]", or "within noise" when the A/A control cannot tell it from 1. */
+function vsNone(m: ModeRun, key: 'totalCpu' | 'replicaCpu' | 'rps'): string {
+  const e = m.vsNone?.[key]
+  if (!e || !finite(e.median)) return '–'
+  const text = `${f2(e.median)}× [${f2(e.lo)}–${f2(e.hi)}]`
+  return m.withinNoise?.[key] ? `${text} (within noise)` : text
+}
+
+function costTableBlock(run: Run): Block {
+  return {
+    kind: 'table',
+    head: [
       'mode',
       'replica CPU µs',
       'nginx CPU µs',
       'Redis CPU µs',
       'auth CPU µs',
       'total µs',
-      'vs none',
+      'total vs none (95 % CI)',
       'Redis cmds/req',
       'rps',
+      'rps vs none (95 % CI)',
     ],
-    MODES.filter((m) => run.modes[m]).map((mode) => {
+    rows: MODES.filter((m) => run.modes[m]).map((mode) => {
       const m = run.modes[mode]!
       return [
         `\`${mode}\``,
@@ -46,51 +59,94 @@ export function costTable(run: Run): string {
         f1(m.redisCpuUsPerRequest),
         f1(m.authCpuUsPerRequest),
         f1(total(m)),
-        base && total(base) > 0 && !Number.isNaN(total(m)) ? `${f2(total(m) / total(base))}×` : '–',
+        mode === 'none' ? '1.00×' : vsNone(m, 'totalCpu'),
         f2(m.redisCommandsPerRequest),
         f0(m.rps),
+        mode === 'none' ? '1.00×' : vsNone(m, 'rps'),
       ]
     }),
+  }
+}
+
+export function costTable(run: Run): string {
+  return markdown([costTableBlock(run)])
+}
+
+function noiseLine(run: Run): string | undefined {
+  if (!run.aa || !run.noiseFloor) return undefined
+  return (
+    `Noise floor (A/A control: \`none\` measured twice per repetition at shuffled positions, ${run.order?.length ?? 0} repetitions): ` +
+    `throughput ratio ${interval(run.aa.rps)}, total CPU ratio ${interval(run.aa.totalCpu)} (median [95 % CI]); ` +
+    `differences smaller than ±${pct(run.noiseFloor.totalCpu)} in CPU or ±${pct(run.noiseFloor.rps)} in throughput are marked "within noise".`
   )
 }
 
-/** Plain statements derived from the figures, not written in advance. */
+/** The five lines a reader takes away, derived from the figures. */
+export function summary(r: Results): string[] {
+  const out: string[] = []
+  const warm = headlineRun(r, 'warm')
+  const cold = r.runs.find((x) => x.tokenProfile === 'cold' && x.replicas === warm?.replicas)
+  if (warm?.noiseFloor && warm.aa)
+    out.push(
+      `Noise floor at ${warm.replicas} replicas (warm): the A/A control reads ${interval(warm.aa.totalCpu)} in CPU per request, ` +
+        `so differences under ±${pct(warm.noiseFloor.totalCpu)} are not differences.`,
+    )
+  for (const [label, run] of [
+    ['warm', warm],
+    ['cold', cold],
+  ] as const) {
+    if (!run) continue
+    const ranked = MODES.filter((m) => m !== 'none' && run.modes[m] && finite(total(run.modes[m]!))).sort(
+      (a, b) => total(run.modes[a]!) - total(run.modes[b]!),
+    )
+    if (ranked.length < 2) continue
+    const [cheap, dear] = [ranked[0]!, ranked.at(-1)!]
+    out.push(
+      `${label === 'warm' ? 'Warm' : 'Cold'} tokens, ${run.replicas} replica(s): cheapest \`${cheap}\` at ${vsNone(run.modes[cheap]!, 'totalCpu')} of \`none\`'s CPU per request, ` +
+        `dearest \`${dear}\` at ${vsNone(run.modes[dear]!, 'totalCpu')}.`,
+    )
+  }
+  const rev = r.revocation
+  if (Object.keys(rev).length) {
+    const immediate = ['session', 'jwt-denylist', 'introspect'].filter(
+      (m) => rev[m]?.acceptedAfterRevoke === 0,
+    )
+    const eventual = ['jwt-pushed', 'session-cached']
+      .filter((m) => rev[m])
+      .map((m) => `\`${m}\` ${f0(rev[m]!.windowMsMax)} ms at most`)
+    out.push(
+      `Revocation: ${immediate.map((m) => `\`${m}\``).join(', ')} refused at once on every replica; ${eventual.join(', ')}; \`jwt\` until exp.`,
+    )
+  }
+  const faults = Object.values(r.faults).flatMap((byMode) => Object.values(byMode))
+  if (faults.length)
+    out.push(
+      `Faults (${Object.keys(r.faults).join(', ')}): ${faults.reduce((n, f) => n + f.revokedAccepted, 0)} revoked credentials accepted afterwards, in every mode.`,
+    )
+  return out
+}
+
+/** Plain statements derived from the figures, beyond the summary. */
 export function findings(r: Results): string[] {
   const out: string[] = []
   const warm = headlineRun(r, 'warm')
   const cold = r.runs.find((x) => x.tokenProfile === 'cold' && x.replicas === warm?.replicas)
-  const stateful = ['session', 'session-cached', 'jwt-denylist', 'jwt-pushed', 'introspect', 'jwt']
-  for (const [label, run] of [
-    ['warm tokens', warm],
-    ['cold tokens', cold],
-  ] as const) {
-    if (!run) continue
-    const ranked = stateful
-      .filter((m) => run.modes[m])
-      .sort((a, b) => total(run.modes[a]!) - total(run.modes[b]!))
-    if (ranked.length === 0) continue
-    out.push(
-      `With ${label} at ${run.replicas} replica(s), the cheapest mode in total CPU per request is \`${ranked[0]}\` ` +
-        `(${f1(total(run.modes[ranked[0]!]!))} µs), the dearest \`${ranked.at(-1)}\` (${f1(total(run.modes[ranked.at(-1)!]!))} µs).`,
-    )
-  }
   if (warm && cold) {
     for (const mode of ['jwt', 'session-cached']) {
       const w = warm.modes[mode]
       const c = cold.modes[mode]
-      if (w && c) {
+      if (w && c && finite(w.replicaCpuUsPerRequest) && finite(c.replicaCpuUsPerRequest))
         out.push(
           `\`${mode}\` replica CPU per request: ${f1(w.replicaCpuUsPerRequest)} µs warm vs ${f1(c.replicaCpuUsPerRequest)} µs cold ` +
             `(${f2(c.replicaCpuUsPerRequest / Math.max(w.replicaCpuUsPerRequest, 1e-9))}×): its cache only helps credentials it saw recently.`,
         )
-      }
     }
   }
   const alg = r.algorithms
   if (alg) {
     const entries = Object.entries(alg.verify).sort((a, b) => a[1].coldVerifyUs - b[1].coldVerifyUs)
     const [fast, slow] = [entries[0], entries.at(-1)]
-    if (fast && slow) {
+    if (fast && slow)
       out.push(
         `Cold verification: ${entries.map(([a, c]) => `${a} ${f1(c.coldVerifyUs)} µs`).join(', ')} of CPU per token; ` +
           `${slow[0]} costs ${f1(slow[1].coldVerifyUs / fast[1].coldVerifyUs)}× ${fast[0]}.` +
@@ -98,415 +154,539 @@ export function findings(r: Results): string[] {
             ? ` A Redis round trip takes ${f1(alg.redisRoundTripUs)} µs of latency from a client (mostly waiting, not CPU).`
             : ''),
       )
-    }
-  }
-  const rev = r.revocation
-  const eventual = (mode: string) =>
-    rev[mode]?.acceptedAfterRevoke
-      ? `\`${mode}\` accepted ${rev[mode]!.acceptedAfterRevoke} requests for at most ${f0(rev[mode]!.windowMsMax)} ms`
-      : `\`${mode}\` accepted nothing either`
-  if (Object.keys(rev).length > 0) {
-    const immediate = ['session', 'jwt-denylist', 'introspect'].filter(
-      (m) => rev[m]?.acceptedAfterRevoke === 0,
-    )
-    out.push(
-      `After logout-all returned, ${immediate.map((m) => `\`${m}\``).join(', ')} accepted nothing on any replica; ` +
-        `${eventual('jwt-pushed')}; ${eventual('session-cached')}; ` +
-        `\`jwt\` kept accepting until exp (${rev.jwt?.acceptedAfterRevoke ?? 0} requests in the probe window).`,
-    )
+    const overhead = entries
+      .filter(([, c]) => finite(c.rawVerifyUs))
+      .map(([a, c]) => `${a} ${f2(c.coldVerifyUs / c.rawVerifyUs!)}×`)
+    if (overhead.length)
+      out.push(
+        `fast-jwt's cold verification against raw \`node:crypto\` \`verify\` with a prepared KeyObject: ${overhead.join(', ')}.`,
+      )
   }
   return out
 }
 
-function sweepTable(r: Results, profile: 'warm' | 'cold'): string {
+function sweepTable(r: Results, profile: 'warm' | 'cold'): Block | undefined {
   const runs = r.runs.filter((x) => x.tokenProfile === profile).sort((a, b) => a.replicas - b.replicas)
-  if (runs.length === 0) return ''
-  return table(
-    ['mode', ...runs.map((x) => `rps @${x.replicas}`), ...runs.map((x) => `p99 ms @${x.replicas}`), 'spread'],
-    MODES.map((mode) => [
+  if (runs.length === 0) return undefined
+  return {
+    kind: 'table',
+    head: ['mode', ...runs.map((x) => `rps @${x.replicas}`), ...runs.map((x) => `p99 ms @${x.replicas}`)],
+    rows: MODES.map((mode) => [
       `\`${mode}\``,
-      ...runs.map((x) => f0(x.modes[mode]?.rps)),
+      ...runs.map((x) => interval(x.modes[mode]?.rpsInterval, f0)),
       ...runs.map((x) => f2(x.modes[mode]?.p99Ms)),
-      Number(r.settings.repetitions) > 1
-        ? runs.map((x) => `${f0((x.modes[mode]?.rpsSpread ?? 0) * 100)}%`).join(' / ')
-        : '–',
     ]),
-  )
+  }
 }
 
-export function renderMarkdown(r: Results): string {
-  const head = headlineRun(r)
-  const parts: string[] = []
-  parts.push(`# authlab bench — ${r.startedAt} (${r.profile})`)
-  parts.push(
-    `Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel ?? '?'}), Node ${r.machine.node}, Redis ${r.machine.redis ?? '?'}, ` +
-      `nginx ${r.machine.nginx ?? '?'}. Gateway ${r.gateway}. ${r.machine.pinning ?? ''}`,
-  )
-  if (r.skipped.length) parts.push(`Skipped: ${r.skipped.join('; ')}.`)
-  if (head) {
-    parts.push(
-      `## Cost per request, by tier (${head.replicas} replicas, ${head.tokenProfile} tokens, ${head.algorithm})`,
-    )
-    parts.push(
-      'CPU time of each tier over a measured window divided by the requests served, median of the repetitions. ' +
-        'On a small machine the generator or nginx saturates first, so throughput alone reads alike for every mode; ' +
-        'these per-request costs are what differs.',
-    )
-    parts.push(costTable(head))
-  }
-  const warmRuns = r.runs.filter((x) => x.tokenProfile === 'warm').sort((a, b) => a.replicas - b.replicas)
-  if (warmRuns.length > 1) {
-    parts.push('### Total CPU µs per request vs replicas (warm tokens)')
-    parts.push(
-      "All replicas share the servers' core here, so more replicas add scheduling and idle work per request; " +
-        'read the spread column before reading differences between modes.',
-    )
-    parts.push(
-      table(
-        ['mode', ...warmRuns.map((x) => `@${x.replicas}`)],
-        MODES.map((mode) => [
-          `\`${mode}\``,
-          ...warmRuns.map((x) => (x.modes[mode] ? f1(total(x.modes[mode]!)) : '–')),
-        ]),
-      ),
-    )
-  }
-  const cold = headlineRun(r, 'cold')
-  if (cold && cold !== head && cold.tokenProfile === 'cold') {
-    parts.push(`### Cold tokens (${cold.replicas} replicas)`)
-    parts.push(costTable(cold))
-  }
-  parts.push('## What the figures say')
-  parts.push(
-    findings(r)
-      .map((x) => `- ${x}`)
-      .join('\n'),
-  )
-  for (const profile of ['warm', 'cold'] as const) {
-    const t = sweepTable(r, profile)
-    if (t) {
-      const rate = r.runs.find((x) => x.tokenProfile === profile)
-      parts.push(
-        `## Throughput (saturation) and p99 latency at a fixed ${f0(rate?.modes.none?.latencyRate)} req/s, vs replicas — ${profile} tokens`,
-      )
-      parts.push(`Saturation: ${rate?.generator}; latency: ${rate?.latencyGenerator}.`)
-      parts.push(t)
-    }
-  }
-  if (r.algorithms) {
-    parts.push('## Signing algorithm: CPU per verification (fast-jwt, in process)')
-    parts.push(
-      table(
-        ['algorithm', 'cold verify µs', 'warm (cached) verify µs', 'sign µs'],
-        Object.entries(r.algorithms.verify).map(([a, c]) => [
-          a,
-          f1(c.coldVerifyUs),
-          f2(c.warmVerifyUs),
-          f1(c.signUs),
-        ]),
-      ),
-    )
-  }
-  if (Object.keys(r.revocation).length) {
-    parts.push('## Revocation window after logout-all')
-    parts.push(
-      table(
-        [
-          'mode',
-          'window p50 ms',
-          'p99 ms',
-          'max ms',
-          'accepted after revoke',
-          'replicas seen',
-          'replicas accepting after',
-          'trials',
-        ],
-        Object.entries(r.revocation).map(([m, v]) => [
-          `\`${m}\``,
-          v.censored ? `≥ ${f0(v.windowMsP50)} (until exp)` : f0(v.windowMsP50),
-          f0(v.windowMsP99),
-          f0(v.windowMsMax),
-          v.acceptedAfterRevoke,
-          v.replicasSeen,
-          v.replicasAcceptingAfterRevoke,
-          v.trials,
-        ]),
-      ),
-    )
-  }
-  if (Object.keys(r.faults).length) {
-    parts.push('## Faults: share of requests answered 200 while it happened, and lost revocations')
-    const scenarios = Object.keys(r.faults)
-    parts.push(
-      table(
-        ['mode', ...scenarios],
-        MODES.map((mode) => [
-          `\`${mode}\``,
-          ...scenarios.map((s) => {
-            const o = r.faults[s]?.[mode]
-            if (!o) return '–'
-            const codes = Object.entries(o.statusCounts)
-              .filter(([c]) => c !== '200')
-              .map(([c, n]) => `${c}×${n}`)
-              .join(' ')
-            return `${f0((o.ok / Math.max(o.requests, 1)) * 100)}% ok ${codes}${o.revokedAccepted ? ` **${o.revokedAccepted} revoked accepted**` : ''}`
-          }),
-        ]),
-      ),
-    )
-  }
-  const model = r.capacityModel as Record<
-    string,
-    { predictedMaxRps?: Record<string, number>; limitedBy?: Record<string, string> }
-  >
-  const modeled = MODES.filter((m) => model[m]?.predictedMaxRps)
-  if (modeled.length) {
-    parts.push('## Capacity model: predicted max throughput vs replicas')
-    parts.push(
-      table(
-        ['mode', '1', '2', '4', '8', '16', '32', '64', 'limit at 64'],
-        modeled.map((m) => [
-          `\`${m}\``,
-          ...['1', '2', '4', '8', '16', '32', '64'].map((k) => f0(model[m]!.predictedMaxRps![k])),
-          model[m]!.limitedBy?.['64'] ?? '',
-        ]),
-      ),
-    )
-    const assumptions = (r.capacityModel.assumptions as string[] | undefined) ?? []
-    parts.push(`Assumptions: ${assumptions.join('; ')}.`)
-    const v = r.capacityModel.validation as Record<string, unknown> | undefined
-    if (v) {
-      parts.push(
-        v.measuredRps !== undefined
-          ? `Check against a measured run where Redis is the bottleneck (\`${v.mode}\`, Redis limited to ${f2(Number(v.redisCpuQuota))} of a core by a cgroup CPU quota): predicted ${f0(Number(v.predictedRps))} req/s, measured ${f0(Number(v.measuredRps))} req/s (${f2(Number(v.measuredRps) / Number(v.predictedRps))}× the prediction).`
-          : `Check against a Redis-bound run: skipped (${v.skipped}).`,
-      )
-    }
-  }
-  parts.push('## Method')
-  parts.push(
-    [
-      `- Windows of ${r.settings.windowS} s after ${r.settings.warmupS} s of warm-up, ${r.settings.repetitions} repetition(s); modes interleaved within each repetition; medians reported, spread = (max − min) / median of saturation throughput.`,
-      `- Token profiles: warm = ${r.settings.warmPool}; cold = ${r.settings.coldPool}. Per-replica caches in the bench cluster: fast-jwt ${r.settings.jwtVerifyCacheSize} tokens, session-cached ${r.settings.sessionCacheMaxEntries} sessions, so the cold pool misses them and the warm pool hits.`,
-      `- Redis commands per request subtract the idle command rate measured beforehand (${f1(Number(r.settings.backgroundRedisCallsPerS))}/s: jwt-pushed heartbeats).`,
-      '- Timings are ratios within this run on this machine; compare modes with each other, not with figures from elsewhere.',
-    ].join('\n'),
-  )
-  return `${parts.join('\n\n')}\n`
-}
+// ---------- charts: inline SVG, no external assets ----------
 
-// ---------- HTML: the same content, with inline SVG charts (no external assets) ----------
-
-const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1']
+const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#9c755f']
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
+/** Horizontal stacked bars; `axis` names the quantity and unit under the bars. */
 function stackedBars(
   title: string,
-  rows: { label: string; parts: { name: string; value: number }[] }[],
-): string {
-  const width = 720
+  axis: string,
+  rows: { label: string; parts: { name: string; value: number }[]; note?: string }[],
+  format: (n: number) => string = (n) => n.toFixed(1),
+): string | undefined {
+  const clean = rows.map((r) => ({ ...r, parts: r.parts.filter((p) => finite(p.value) && p.value > 0) }))
+  const sums = clean.map((r) => r.parts.reduce((s, p) => s + p.value, 0))
+  const max = Math.max(0, ...sums)
+  if (max === 0) return undefined
+  const width = 760
   const rowH = 26
   const left = 130
-  const max = Math.max(1e-9, ...rows.map((r) => r.parts.reduce((s, p) => s + p.value, 0)))
-  const names = [...new Set(rows.flatMap((r) => r.parts.map((p) => p.name)))]
-  const bars = rows
+  const right = 110
+  const top = 30
+  const plotW = width - left - right
+  const names = [...new Set(clean.flatMap((r) => r.parts.map((p) => p.name)))]
+  const bars = clean
     .map((r, i) => {
       let x = left
       const rects = r.parts
         .map((p) => {
-          const w = ((width - left - 60) * p.value) / max
-          const rect = `<rect x="${x}" y="${i * rowH + 30}" width="${Math.max(0, w)}" height="${rowH - 6}" fill="${COLORS[names.indexOf(p.name) % COLORS.length]}"><title>${esc(`${r.label} ${p.name}: ${p.value.toFixed(2)}`)}</title></rect>`
+          const w = (plotW * p.value) / max
+          const rect = `<rect x="${x}" y="${i * rowH + top}" width="${w}" height="${rowH - 6}" fill="${COLORS[names.indexOf(p.name) % COLORS.length]}"><title>${esc(`${r.label} ${p.name}: ${format(p.value)}`)}</title></rect>`
           x += w
           return rect
         })
         .join('')
-      const sum = r.parts.reduce((s, p) => s + p.value, 0)
-      return `<text x="${left - 6}" y="${i * rowH + 47}" text-anchor="end">${esc(r.label)}</text>${rects}<text x="${x + 4}" y="${i * rowH + 47}">${sum.toFixed(1)}</text>`
+      return `<text x="${left - 6}" y="${i * rowH + top + 17}" text-anchor="end">${esc(r.label)}</text>${rects}<text x="${x + 4}" y="${i * rowH + top + 17}">${esc(r.note ?? format(sums[i]!))}</text>`
     })
     .join('')
-  const legend = names
+  const axisY = clean.length * rowH + top + 4
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
     .map(
-      (n, i) =>
-        `<rect x="${left + i * 120}" y="8" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 120 + 16}" y="19">${esc(n)}</text>`,
+      (t) =>
+        `<line x1="${left + t * plotW}" y1="${axisY}" x2="${left + t * plotW}" y2="${axisY + 4}" stroke="#888"/><text x="${left + t * plotW}" y="${axisY + 16}" text-anchor="middle">${esc(format(t * max))}</text>`,
     )
     .join('')
-  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${width} ${rows.length * rowH + 40}" width="${width}" font-size="12">${legend}${bars}</svg></figure>`
+  const legend =
+    names.length > 1
+      ? names
+          .map(
+            (n, i) =>
+              `<rect x="${left + i * 120}" y="8" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${left + i * 120 + 16}" y="19">${esc(n)}</text>`,
+          )
+          .join('')
+      : ''
+  const height = axisY + 40
+  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${width} ${height}" width="${width}" font-size="12">${legend}${bars}<line x1="${left}" y1="${axisY}" x2="${left + plotW}" y2="${axisY}" stroke="#888"/>${ticks}<text x="${left + plotW / 2}" y="${height - 4}" text-anchor="middle">${esc(axis)}</text></svg></figure>`
 }
 
+/** Lines over x; log scale when the largest value is over 20× the smallest (one mode would flatten the rest). */
 function lineChart(
   title: string,
+  xAxis: string,
+  yAxis: string,
   xs: number[],
-  series: { name: string; values: (number | undefined)[] }[],
-  unit: string,
-): string {
-  const width = 720
-  const height = 280
-  const pad = { l: 60, r: 150, t: 20, b: 30 }
-  const max = Math.max(1e-9, ...series.flatMap((s) => s.values.filter((v): v is number => v !== undefined)))
-  const x = (i: number) => pad.l + (xs.length === 1 ? 0.5 : i / (xs.length - 1)) * (width - pad.l - pad.r)
-  const y = (v: number) => height - pad.b - (v / max) * (height - pad.t - pad.b)
-  const lines = series
+  series: { name: string; values: (number | null | undefined)[] }[],
+  points: { name: string; x: number; y: number }[] = [],
+): string | undefined {
+  const live = series.filter((s) => s.values.some((v) => finite(v) && v > 0))
+  const all = [
+    ...live.flatMap((s) => s.values.filter((v): v is number => finite(v) && v > 0)),
+    ...points.map((p) => p.y),
+  ]
+  if (all.length === 0) return undefined
+  const width = 760
+  const height = 300
+  const pad = { l: 70, r: 170, t: 20, b: 50 }
+  const [lo, hi] = [Math.min(...all), Math.max(...all)]
+  const log = hi / lo > 20
+  const yMin = log ? 10 ** Math.floor(Math.log10(lo)) : 0
+  const yMax = log ? 10 ** Math.ceil(Math.log10(hi)) : hi * 1.1
+  const scale = (v: number) =>
+    log ? (Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) : v / yMax
+  const xPos = (x: number) => {
+    const i = xs.indexOf(x)
+    return pad.l + (xs.length === 1 ? 0.5 : i / (xs.length - 1)) * (width - pad.l - pad.r)
+  }
+  const y = (v: number) => height - pad.b - scale(v) * (height - pad.t - pad.b)
+  const yTicks = log
+    ? Array.from({ length: Math.round(Math.log10(yMax / yMin)) + 1 }, (_, i) => yMin * 10 ** i)
+    : [0, 0.25, 0.5, 0.75, 1].map((t) => t * yMax)
+  const grid = yTicks
+    .map(
+      (v) =>
+        `<line x1="${pad.l}" y1="${y(Math.max(v, yMin || v))}" x2="${width - pad.r}" y2="${y(Math.max(v, yMin || v))}" stroke="#eee"/><text x="${pad.l - 6}" y="${y(Math.max(v, yMin || v)) + 4}" text-anchor="end">${esc(f0(v))}</text>`,
+    )
+    .join('')
+  const lines = live
     .map((s, si) => {
-      const pts = s.values.map((v, i) => (v === undefined ? null : `${x(i)},${y(v)}`)).filter(Boolean)
       const color = COLORS[si % COLORS.length]
-      return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>${s.values
+      const pts = s.values
+        .map((v, i) => (finite(v) && v > 0 ? `${xPos(xs[i]!)},${y(v)}` : null))
+        .filter(Boolean)
+      const dots = s.values
         .map((v, i) =>
-          v === undefined
-            ? ''
-            : `<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${color}"><title>${esc(`${s.name} @${xs[i]}: ${v.toFixed(1)} ${unit}`)}</title></circle>`,
+          finite(v) && v > 0
+            ? `<circle cx="${xPos(xs[i]!)}" cy="${y(v)}" r="3" fill="${color}"><title>${esc(`${s.name} @${xs[i]}: ${f1(v)} ${yAxis}`)}</title></circle>`
+            : '',
         )
-        .join(
-          '',
-        )}<text x="${width - pad.r + 8}" y="${pad.t + si * 16 + 10}" fill="${color}">${esc(s.name)}</text>`
+        .join('')
+      return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>${dots}<text x="${width - pad.r + 8}" y="${pad.t + si * 16 + 10}" fill="${color}">${esc(s.name)}</text>`
     })
     .join('')
+  const marks = points
+    .map(
+      (p, i) =>
+        `<path d="M${xPos(p.x) - 6},${y(p.y)} l6,-6 l6,6 l-6,6 z" fill="none" stroke="#000" stroke-width="1.5"><title>${esc(`${p.name}: ${f0(p.y)}`)}</title></path><text x="${width - pad.r + 8}" y="${pad.t + (live.length + i) * 16 + 10}">◇ ${esc(p.name)}</text>`,
+    )
+    .join('')
   const axes = `<line x1="${pad.l}" y1="${height - pad.b}" x2="${width - pad.r}" y2="${height - pad.b}" stroke="#888"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${height - pad.b}" stroke="#888"/>${xs
-    .map((v, i) => `<text x="${x(i)}" y="${height - 10}" text-anchor="middle">${v}</text>`)
+    .map((v) => `<text x="${xPos(v)}" y="${height - pad.b + 16}" text-anchor="middle">${v}</text>`)
     .join(
       '',
-    )}<text x="${pad.l - 6}" y="${pad.t + 4}" text-anchor="end">${Math.round(max)}</text><text x="${pad.l - 6}" y="${height - pad.b}" text-anchor="end">0</text>`
-  return `<figure><figcaption>${esc(title)} (${esc(unit)})</figcaption><svg viewBox="0 0 ${width} ${height}" width="${width}" font-size="12">${axes}${lines}</svg></figure>`
+    )}<text x="${(pad.l + width - pad.r) / 2}" y="${height - 8}" text-anchor="middle">${esc(xAxis)}</text><text transform="translate(16 ${(pad.t + height - pad.b) / 2}) rotate(-90)" text-anchor="middle">${esc(`${yAxis}${log ? ' (log scale)' : ''}`)}</text>`
+  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${width} ${height}" width="${width}" font-size="12">${grid}${axes}${lines}${marks}</svg></figure>`
 }
 
-function markdownTablesToHtml(md: string): string {
-  const out: string[] = []
-  let rows: string[][] = []
-  const flush = () => {
-    if (!rows.length) return
-    const [head, , ...body] = rows
+function chart(svg: string | undefined): Block[] {
+  return svg ? [{ kind: 'chart', svg }] : []
+}
+
+// ---------- the document ----------
+
+export function reportBlocks(r: Results): Block[] {
+  const out: Block[] = []
+  const head = headlineRun(r)
+  out.push({
+    kind: 'h1',
+    text: `authlab bench: what each auth mode costs (${r.profile} profile, ${r.startedAt})`,
+  })
+  out.push({
+    kind: 'p',
+    text:
+      `Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel ?? '?'}), ${r.machine.platform}, Node ${r.machine.node}, Redis ${r.machine.redis ?? '?'}, ` +
+      `nginx ${r.machine.nginx ?? '?'}, Postgres ${r.machine.postgres ?? '?'}. Gateway: ${r.gateway}. ${r.machine.pinning} Seed ${r.seed}.`,
+  })
+  const lines = summary(r)
+  if (lines.length) out.push({ kind: 'h2', text: 'Summary' }, { kind: 'list', items: lines })
+  if (r.skipped.length) out.push({ kind: 'p', text: `Skipped: ${r.skipped.join('; ')}.` })
+
+  if (head) {
+    out.push({
+      kind: 'h2',
+      text: `Cost per request, by tier (${head.replicas} replicas, ${head.tokenProfile} tokens, ${head.algorithm})`,
+    })
     out.push(
-      `<table><thead><tr>${head!.map((c) => `<th>${inline(c)}</th>`).join('')}</tr></thead><tbody>${body
-        .map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`)
-        .join('')}</tbody></table>`,
+      ...chart(
+        stackedBars(
+          `CPU per request by tier — ${head.replicas} replicas, ${head.tokenProfile} tokens`,
+          'CPU µs per request (median of the repetitions)',
+          MODES.filter((m) => head.modes[m]).map((m) => ({
+            label: m,
+            parts: [
+              { name: 'replicas', value: head.modes[m]!.replicaCpuUsPerRequest },
+              { name: 'nginx', value: head.modes[m]!.nginxCpuUsPerRequest },
+              { name: 'Redis', value: head.modes[m]!.redisCpuUsPerRequest },
+              { name: 'auth', value: head.modes[m]!.authCpuUsPerRequest },
+            ],
+          })),
+        ),
+      ),
     )
-    rows = []
+    const noise = noiseLine(head)
+    if (noise) out.push({ kind: 'p', text: noise })
+    out.push(costTableBlock(head))
+    out.push(
+      ...chart(
+        stackedBars(
+          'Redis commands per request',
+          'Redis commands per request (idle rate subtracted)',
+          MODES.filter((m) => head.modes[m]).map((m) => ({
+            label: m,
+            parts: [{ name: 'commands', value: head.modes[m]!.redisCommandsPerRequest }],
+            note: f2(head.modes[m]!.redisCommandsPerRequest),
+          })),
+          (n) => n.toFixed(2),
+        ),
+      ),
+    )
   }
-  const inline = (s: string) =>
-    esc(s)
-      .replace(/`([^`]+)`/g, '<code>$1</code>')
-      .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-  for (const line of md.split('\n')) {
-    if (line.startsWith('|')) {
-      rows.push(
-        line
-          .slice(1, -1)
-          .split('|')
-          .map((c) => c.trim()),
+  const warmRuns = r.runs.filter((x) => x.tokenProfile === 'warm').sort((a, b) => a.replicas - b.replicas)
+  if (warmRuns.length > 1) {
+    out.push({ kind: 'h3', text: 'Total CPU per request vs replicas (warm tokens)' })
+    out.push({
+      kind: 'p',
+      text: "All replicas share the servers' core here, so more replicas add scheduling and idle work per request. Each cell: total µs, and the ratio to `none` of the same run with its 95 % interval.",
+    })
+    out.push({
+      kind: 'table',
+      head: [
+        'mode',
+        ...warmRuns.map((x) => `@${x.replicas}`),
+        ...warmRuns.map((x) => `noise floor @${x.replicas}`),
+      ],
+      rows: [
+        ...MODES.map((mode) => [
+          `\`${mode}\``,
+          ...warmRuns.map((x) =>
+            x.modes[mode]
+              ? `${f1(total(x.modes[mode]!))} (${mode === 'none' ? '1.00×' : vsNone(x.modes[mode]!, 'totalCpu')})`
+              : '–',
+          ),
+          ...warmRuns.map((x) => (x.noiseFloor ? `±${pct(x.noiseFloor.totalCpu)}` : '–')),
+        ]),
+      ],
+    })
+  }
+  const cold = headlineRun(r, 'cold')
+  if (cold) {
+    out.push({ kind: 'h3', text: `Cold tokens (${cold.replicas} replicas)` })
+    const noise = noiseLine(cold)
+    if (noise) out.push({ kind: 'p', text: noise })
+    out.push(costTableBlock(cold))
+  }
+  const more = findings(r)
+  if (more.length) out.push({ kind: 'h2', text: 'What else the figures say' }, { kind: 'list', items: more })
+
+  for (const profile of ['warm', 'cold'] as const) {
+    const t = sweepTable(r, profile)
+    const runs = r.runs.filter((x) => x.tokenProfile === profile).sort((a, b) => a.replicas - b.replicas)
+    if (!t || runs.length === 0) continue
+    const rate = runs.find((x) => finite(x.modes.none?.p99Ms)) ?? runs[0]!
+    out.push({
+      kind: 'h2',
+      text: `Throughput (saturation) and p99 latency at a fixed rate, vs replicas — ${profile} tokens`,
+    })
+    out.push({
+      kind: 'p',
+      text: `Saturation: ${runs[0]!.generator}, median [95 % CI] over repetitions; latency: ${rate.latencyGenerator} at ${f0(rate.modes.none?.latencyRate)} req/s (half the slowest mode's saturation rate). – = not measured at that count.`,
+    })
+    const xs = runs.map((x) => x.replicas)
+    out.push(
+      ...chart(
+        lineChart(
+          `Saturation throughput vs replicas — ${profile} tokens`,
+          'replicas per service',
+          'req/s',
+          xs,
+          MODES.map((m) => ({ name: m, values: runs.map((x) => x.modes[m]?.rps) })),
+        ),
+      ),
+      ...chart(
+        lineChart(
+          `p99 latency at a fixed rate vs replicas — ${profile} tokens`,
+          'replicas per service',
+          'p99 ms',
+          xs,
+          MODES.map((m) => ({ name: m, values: runs.map((x) => x.modes[m]?.p99Ms) })),
+        ),
+      ),
+    )
+    out.push(t)
+  }
+  if (r.algorithms) {
+    out.push({ kind: 'h2', text: 'Signing algorithm: CPU per verification (fast-jwt, in process)' })
+    out.push({
+      kind: 'table',
+      head: [
+        'algorithm',
+        'cold verify µs',
+        'raw node:crypto verify µs',
+        'warm (cached) verify µs',
+        'sign µs',
+      ],
+      rows: Object.entries(r.algorithms.verify).map(([a, c]) => [
+        a,
+        f1(c.coldVerifyUs),
+        f1(c.rawVerifyUs),
+        f2(c.warmVerifyUs),
+        f1(c.signUs),
+      ]),
+    })
+  }
+  if (Object.keys(r.revocation).length) {
+    out.push({ kind: 'h2', text: 'Revocation window after logout-all' })
+    out.push(
+      ...chart(
+        stackedBars(
+          'Revocation window after logout-all, max over trials (jwt: until exp, cut at the probe window)',
+          'ms after logout-all returned',
+          Object.entries(r.revocation).map(([m, v]) => ({
+            label: m,
+            parts: [{ name: 'window max', value: v.windowMsMax }],
+            note: v.censored ? `≥ ${f0(v.windowMsMax)} ms` : `${f0(v.windowMsMax)} ms`,
+          })),
+          (n) => f0(n),
+        ),
+      ),
+    )
+    out.push({
+      kind: 'table',
+      head: [
+        'mode',
+        'window p50 ms',
+        'p99 ms',
+        'max ms',
+        'accepted after revoke',
+        'replicas seen',
+        'replicas accepting after',
+        'trials',
+      ],
+      rows: Object.entries(r.revocation).map(([m, v]) => [
+        `\`${m}\``,
+        v.censored ? `≥ ${f0(v.windowMsP50)} (until exp)` : f0(v.windowMsP50),
+        f0(v.windowMsP99),
+        f0(v.windowMsMax),
+        String(v.acceptedAfterRevoke),
+        String(v.replicasSeen),
+        String(v.replicasAcceptingAfterRevoke),
+        String(v.trials),
+      ]),
+    })
+  }
+  if (Object.keys(r.faults).length) {
+    out.push({
+      kind: 'h2',
+      text: 'Faults: answers while each fault lasted, and revoked credentials accepted afterwards',
+    })
+    for (const [scenario, byMode] of Object.entries(r.faults)) {
+      out.push(
+        ...chart(
+          stackedBars(
+            `Fault: ${scenario} — answers per mode while it lasted`,
+            'requests (count)',
+            MODES.filter((m) => byMode[m]).map((m) => {
+              const o = byMode[m]!
+              const count = (is: (c: string) => boolean) =>
+                Object.entries(o.statusCounts).reduce((n, [c, k]) => n + (is(c) ? k : 0), 0)
+              return {
+                label: m,
+                parts: [
+                  { name: '200', value: count((c) => c === '200') },
+                  { name: '401', value: count((c) => c === '401') },
+                  { name: '503', value: count((c) => c === '503') },
+                  { name: 'other', value: count((c) => !['200', '401', '503'].includes(c)) },
+                ],
+                note: `${o.ok}/${o.requests} ok`,
+              }
+            }),
+            (n) => f0(n),
+          ),
+        ),
       )
-      continue
     }
-    flush()
-    if (line.startsWith('### ')) out.push(`<h3>${inline(line.slice(4))}</h3>`)
-    else if (line.startsWith('## ')) out.push(`<h2>${inline(line.slice(3))}</h2>`)
-    else if (line.startsWith('# ')) out.push(`<h1>${inline(line.slice(2))}</h1>`)
-    else if (line.startsWith('- ')) out.push(`<li>${inline(line.slice(2))}</li>`)
-    else if (line.trim()) out.push(`<p>${inline(line)}</p>`)
+    const scenarios = Object.keys(r.faults)
+    out.push({
+      kind: 'table',
+      head: ['mode', ...scenarios],
+      rows: MODES.map((mode) => [
+        `\`${mode}\``,
+        ...scenarios.map((s) => {
+          const o = r.faults[s]?.[mode]
+          if (!o) return '–'
+          const codes = Object.entries(o.statusCounts)
+            .filter(([c]) => c !== '200')
+            .map(([c, n]) => `${c}×${n}`)
+            .join(' ')
+          return `${o.ok}/${o.requests} ok${codes ? ` ${codes}` : ''}${o.revokedAccepted ? ` **${o.revokedAccepted} revoked accepted**` : ''}`
+        }),
+      ]),
+    })
   }
-  flush()
-  return out.join('\n')
+  const model = r.capacityModel
+  const modeled = MODES.filter((m) => model.modes[m])
+  if (modeled.length) {
+    const xs = [1, 2, 4, 8, 16, 32, 64]
+    out.push({ kind: 'h2', text: 'Capacity model: predicted max throughput vs replicas' })
+    const v = model.validation
+    out.push(
+      ...chart(
+        lineChart(
+          'Capacity model: predicted max throughput',
+          'replicas per service (one core each)',
+          'req/s',
+          xs,
+          modeled.map((m) => ({
+            name: m,
+            values: xs.map((x) => model.modes[m]!.predictedMaxRps[String(x)]),
+          })),
+          v?.measuredRps !== undefined && v.predictedRps !== undefined && v.replicas
+            ? [
+                {
+                  name: `validation predicted (${v.mode}, Redis at ${f2(v.redisCpuQuota)} core)`,
+                  x: v.replicas,
+                  y: v.predictedRps,
+                },
+                { name: `validation measured (${v.mode})`, x: v.replicas, y: v.measuredRps },
+              ]
+            : [],
+        ),
+      ),
+    )
+    out.push({
+      kind: 'table',
+      head: ['mode', ...xs.map(String), 'limit at 64'],
+      rows: modeled.map((m) => [
+        `\`${m}\``,
+        ...xs.map((k) => f0(model.modes[m]!.predictedMaxRps[String(k)])),
+        model.modes[m]!.limitedBy['64'] ?? '',
+      ]),
+    })
+    out.push({ kind: 'p', text: `Assumptions: ${(model.assumptions ?? []).join('; ')}.` })
+    if (v)
+      out.push({
+        kind: 'p',
+        text:
+          v.measuredRps !== undefined
+            ? `Check against a measured run where Redis is the bottleneck (\`${v.mode}\`, Redis limited to ${f2(v.redisCpuQuota)} of a core by a cgroup CPU quota): predicted ${f0(v.predictedRps)} req/s, measured ${f0(v.measuredRps)} req/s (${f2((v.measuredRps ?? 0) / (v.predictedRps ?? 1))}× the prediction).`
+            : `Check against a Redis-bound run: skipped (${v.skipped}).`,
+      })
+  }
+  out.push({ kind: 'h2', text: 'Method' })
+  out.push({
+    kind: 'list',
+    items: [
+      `Windows of ${r.settings.windowS} s after ${r.settings.warmupS} s of warm-up, ${r.settings.repetitions} repetitions. In each repetition every mode is measured once and \`none\` twice, in an order shuffled from seed ${r.seed}; each mode is divided by the \`none\` windows of its own repetition (paired ratios cancel drift), the median over repetitions reported with a 95 % percentile-bootstrap interval.`,
+      'A/A control: the two `none` windows of a repetition, later over earlier. Identical work, so its distance from 1.00 is the run’s noise (position, drift, the VM); the noise floor is the largest distance of its 95 % interval from 1, and a mode whose ratio to `none` lies within it is marked "within noise".',
+      'CPU per request: each tier’s CPU time (/proc, all threads) over the window divided by the requests answered 200. The servers share one core, so near saturation this tracks 1/throughput; the tier split is what differs.',
+      `Token profiles: warm = ${r.settings.warmPool}; cold = ${r.settings.coldPool}. Per-replica caches in the bench cluster: fast-jwt ${r.settings.jwtVerifyCacheSize} tokens, session-cached ${r.settings.sessionCacheMaxEntries} sessions, so the cold pool misses them and the warm pool hits.`,
+      `Redis commands per request subtract the idle command rate measured beforehand (${f1(Number(r.settings.backgroundRedisCallsPerS))}/s: jwt-pushed heartbeats, reconciliation).`,
+      ...((r.settings.profileFindings as string[] | undefined) ?? []),
+      'Timings are ratios within this run on this machine; compare modes with each other, not with figures from elsewhere.',
+    ],
+  })
+  return out
+}
+
+// ---------- renderers ----------
+
+function markdown(blocks: Block[]): string {
+  return blocks
+    .flatMap((b) => {
+      switch (b.kind) {
+        case 'h1':
+          return [`# ${b.text}`]
+        case 'h2':
+          return [`## ${b.text}`]
+        case 'h3':
+          return [`### ${b.text}`]
+        case 'p':
+          return [b.text]
+        case 'list':
+          return [b.items.map((i) => `- ${i}`).join('\n')]
+        case 'table':
+          return [
+            [
+              `| ${b.head.join(' | ')} |`,
+              `|${b.head.map(() => '---').join('|')}|`,
+              ...b.rows.map((r) => `| ${r.join(' | ')} |`),
+            ].join('\n'),
+          ]
+        default:
+          return [] // charts are HTML only
+      }
+    })
+    .join('\n\n')
+}
+
+const inline = (s: string) =>
+  esc(s)
+    .replace(/`([^`]+)`/g, '<code>$1</code>')
+    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
+
+function html(blocks: Block[]): string {
+  return blocks
+    .map((b) => {
+      switch (b.kind) {
+        case 'h1':
+        case 'h2':
+        case 'h3':
+          return `<${b.kind}>${inline(b.text)}</${b.kind}>`
+        case 'p':
+          return `<p>${inline(b.text)}</p>`
+        case 'list':
+          return `<ul>${b.items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`
+        case 'table':
+          return `<table><thead><tr>${b.head.map((c) => `<th>${inline(c)}</th>`).join('')}</tr></thead><tbody>${b.rows
+            .map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`)
+            .join('')}</tbody></table>`
+        default:
+          return b.svg
+      }
+    })
+    .join('\n')
+}
+
+export function renderMarkdown(r: Results): string {
+  return `${markdown(reportBlocks(r))}\n`
 }
 
 export function renderHtml(r: Results): string {
-  const charts: string[] = []
-  const head = headlineRun(r)
-  if (head) {
-    charts.push(
-      stackedBars(
-        `CPU µs per request by tier — ${head.replicas} replicas, ${head.tokenProfile} tokens`,
-        MODES.filter((m) => head.modes[m]).map((m) => ({
-          label: m,
-          parts: [
-            { name: 'replicas', value: head.modes[m]!.replicaCpuUsPerRequest },
-            { name: 'nginx', value: head.modes[m]!.nginxCpuUsPerRequest },
-            { name: 'Redis', value: head.modes[m]!.redisCpuUsPerRequest },
-            { name: 'auth', value: head.modes[m]!.authCpuUsPerRequest },
-          ],
-        })),
-      ),
-      stackedBars(
-        'Redis commands per request',
-        MODES.filter((m) => head.modes[m]).map((m) => ({
-          label: m,
-          parts: [{ name: 'commands', value: head.modes[m]!.redisCommandsPerRequest }],
-        })),
-      ),
-    )
-  }
-  for (const profile of ['warm', 'cold'] as const) {
-    const runs = r.runs.filter((x) => x.tokenProfile === profile).sort((a, b) => a.replicas - b.replicas)
-    if (runs.length === 0) continue
-    const xs = runs.map((x) => x.replicas)
-    charts.push(
-      lineChart(
-        `Saturation throughput vs replicas — ${profile}`,
-        xs,
-        MODES.map((m) => ({ name: m, values: runs.map((x) => x.modes[m]?.rps) })),
-        'req/s',
-      ),
-      lineChart(
-        `p99 latency at a fixed rate vs replicas — ${profile}`,
-        xs,
-        MODES.map((m) => ({ name: m, values: runs.map((x) => x.modes[m]?.p99Ms) })),
-        'ms',
-      ),
-    )
-  }
-  if (Object.keys(r.revocation).length) {
-    charts.push(
-      stackedBars(
-        'Revocation window after logout-all, max over trials (ms; jwt = until exp, cut at the probe window)',
-        Object.entries(r.revocation).map(([m, v]) => ({
-          label: m,
-          parts: [{ name: 'window max', value: v.windowMsMax }],
-        })),
-      ),
-    )
-  }
-  for (const [scenario, byMode] of Object.entries(r.faults)) {
-    charts.push(
-      stackedBars(
-        `Fault: ${scenario} — answers per mode while it happened (% of requests)`,
-        MODES.filter((m) => byMode[m]).map((m) => {
-          const o = byMode[m]!
-          const share = (codes: (c: string) => boolean) =>
-            (100 * Object.entries(o.statusCounts).reduce((n, [c, k]) => n + (codes(c) ? k : 0), 0)) /
-            Math.max(o.requests, 1)
-          return {
-            label: m,
-            parts: [
-              { name: '200', value: share((c) => c === '200') },
-              { name: '401', value: share((c) => c === '401') },
-              { name: '503', value: share((c) => c === '503') },
-              { name: 'other', value: share((c) => !['200', '401', '503'].includes(c)) },
-            ],
-          }
-        }),
-      ),
-    )
-  }
-  const model = r.capacityModel as Record<string, { predictedMaxRps?: Record<string, number> }>
-  const modeled = MODES.filter((m) => model[m]?.predictedMaxRps)
-  if (modeled.length) {
-    const xs = [1, 2, 4, 8, 16, 32, 64]
-    charts.push(
-      lineChart(
-        'Capacity model: predicted max throughput',
-        xs,
-        modeled.map((m) => ({ name: m, values: xs.map((x) => model[m]!.predictedMaxRps![String(x)]) })),
-        'req/s',
-      ),
-    )
-  }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>authlab bench ${esc(r.startedAt)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:980px;color:#222}
-table{border-collapse:collapse;margin:1rem 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#222}
+table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left}figure{margin:1.5rem 0}figcaption{font-weight:600;margin-bottom:.5rem}
 code{background:#f3f3f3;padding:0 3px}
 </style></head><body>
-<section id="charts"><h2>Charts</h2>${charts.join('\n')}</section>
-${markdownTablesToHtml(renderMarkdown(r))}
+${html(reportBlocks(r))}
 </body></html>
 `
 }

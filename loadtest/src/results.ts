@@ -1,42 +1,174 @@
-import type { AlgorithmCost } from './algorithms.ts'
-import type { FaultOutcome } from './faults.ts'
-import type { RevocationSummary } from './revocation.ts'
+// The one definition of results.json: the TypeScript types and results.schema.json both come from
+// it (`pnpm --filter @authlab/loadtest schema` writes the file; a test fails when it is stale).
+import { type Static, Type } from 'typebox'
+import { MODES } from '../lib/scenarios.js'
 
-export interface ModeRun {
-  rps: number
-  rpsSpread: number
-  p50Ms: number
-  p95Ms: number
-  p99Ms: number
-  latencyRate: number
-  errors: number
-  redisCommandsPerRequest: number
-  redisCpuUsPerRequest: number
-  replicaCpuUsPerRequest: number
-  nginxCpuUsPerRequest: number
-  authCpuUsPerRequest: number
-}
+const Num = Type.Number({ minimum: 0 })
+const Count = Type.Integer({ minimum: 0 })
+/**
+ * A figure that may not have been measured: NaN in memory, null in JSON (JSON.stringify's own
+ * mapping), so the arithmetic needs no null checks and the file says "not measured" honestly.
+ */
+const Measured = (description: string) =>
+  Type.Unsafe<number>({ anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }], description })
+const notMeasured = 'null when not measured (--gateway, or no successful request)'
+const ModeName = Type.Union(MODES.map((m) => Type.Literal(m)))
 
-export interface Run {
-  replicas: number
-  tokenProfile: 'warm' | 'cold'
-  algorithm: 'EdDSA' | 'ES256' | 'RS256'
-  generator: string
-  latencyGenerator: string
-  modes: Record<string, ModeRun>
-}
+/** A median over repetitions with its 95 % bootstrap interval. */
+export const Estimate = Type.Object({
+  median: Measured('median over repetitions'),
+  lo: Measured('2.5th percentile of the bootstrap distribution of the median'),
+  hi: Measured('97.5th percentile of the bootstrap distribution of the median'),
+})
+export type Estimate = Static<typeof Estimate>
 
-export interface Results {
-  machine: Record<string, unknown> & { cpus: number; node: string }
-  startedAt: string
-  finishedAt?: string
-  profile: 'smoke' | 'quick' | 'full'
-  gateway: string
-  settings: Record<string, unknown>
-  skipped: string[]
-  runs: Run[]
-  revocation: Record<string, RevocationSummary>
-  faults: Record<string, Record<string, FaultOutcome>>
-  algorithms?: { verify: Record<string, AlgorithmCost>; redisRoundTripUs?: number }
-  capacityModel: Record<string, unknown>
-}
+/** Ratios of a mode to the `none` baseline measured in the same repetition (paired). */
+export const Ratios = Type.Object({
+  rps: Estimate,
+  replicaCpu: Estimate,
+  totalCpu: Estimate,
+})
+export type Ratios = Static<typeof Ratios>
+
+export const ModeRun = Type.Object({
+  rps: Num,
+  rpsSpread: Type.Number({ minimum: 0, description: '(max − min) / median of saturation throughput' }),
+  rpsInterval: Type.Optional(Estimate),
+  p50Ms: Measured('null when latency was not measured at this replica count'),
+  p95Ms: Measured('null when latency was not measured at this replica count'),
+  p99Ms: Measured('null when latency was not measured at this replica count'),
+  latencyRate: Num,
+  errors: Count,
+  redisCommandsPerRequest: Measured(notMeasured),
+  redisCpuUsPerRequest: Measured(notMeasured),
+  replicaCpuUsPerRequest: Measured(notMeasured),
+  replicaCpuInterval: Type.Optional(Estimate),
+  nginxCpuUsPerRequest: Measured(notMeasured),
+  authCpuUsPerRequest: Measured(notMeasured),
+  vsNone: Type.Optional(Ratios),
+  withinNoise: Type.Optional(
+    Type.Object({
+      rps: Type.Boolean(),
+      replicaCpu: Type.Boolean(),
+      totalCpu: Type.Boolean(),
+    }),
+  ),
+})
+export type ModeRun = Static<typeof ModeRun>
+
+export const Run = Type.Object({
+  replicas: Count,
+  tokenProfile: Type.Union([Type.Literal('warm'), Type.Literal('cold')]),
+  algorithm: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')]),
+  generator: Type.String(),
+  latencyGenerator: Type.String(),
+  modes: Type.Record(Type.String(), ModeRun, { propertyNames: ModeName }),
+  /** the order of the measured windows in each repetition (`none` appears twice: the A/A control) */
+  order: Type.Optional(Type.Array(Type.Array(Type.String()))),
+  /**
+   * The A/A control: the later `none` window over the earlier one in each repetition. Identical
+   * configurations, so anything but 1.00 is the run's noise (drift, position, the VM).
+   */
+  aa: Type.Optional(Ratios),
+  /** per metric, the largest distance from 1 of the A/A interval: smaller differences are noise */
+  noiseFloor: Type.Optional(Type.Object({ rps: Num, replicaCpu: Num, totalCpu: Num })),
+})
+export type Run = Static<typeof Run>
+
+export const RevocationSummary = Type.Object({
+  windowMsP50: Num,
+  windowMsP99: Num,
+  windowMsMax: Num,
+  acceptedAfterRevoke: Count,
+  /** distinct replicas that answered this mode during the probe (proves the spread) */
+  replicasSeen: Count,
+  /** distinct replicas that accepted the credential after logout-all returned */
+  replicasAcceptingAfterRevoke: Count,
+  trials: Type.Integer({ minimum: 1 }),
+  /** true for `jwt`: it accepts until exp by design, so the window is at least the probe's length */
+  censored: Type.Boolean(),
+})
+export type RevocationSummary = Static<typeof RevocationSummary>
+
+export const FaultOutcome = Type.Object({
+  requests: Count,
+  ok: Count,
+  statusCounts: Type.Record(Type.String(), Count),
+  /** requests made with an already-revoked credential after recovery that were accepted (must be 0) */
+  revokedAccepted: Count,
+})
+export type FaultOutcome = Static<typeof FaultOutcome>
+
+export const AlgorithmCost = Type.Object({
+  /** µs of CPU per verification of a token never seen before (no cache can help) */
+  coldVerifyUs: Num,
+  /** µs per verification of a token verified before (fast-jwt's cache hit) */
+  warmVerifyUs: Num,
+  signUs: Num,
+  /** raw node:crypto verify with a prepared KeyObject, the floor fast-jwt's cold path is held to */
+  rawVerifyUs: Type.Optional(Num),
+})
+export type AlgorithmCost = Static<typeof AlgorithmCost>
+
+const Capacity = Type.Object({
+  predictedMaxRps: Type.Record(Type.String(), Num),
+  limitedBy: Type.Record(Type.String(), Type.String()),
+})
+
+export const Results = Type.Object(
+  {
+    machine: Type.Object(
+      {
+        cpus: Type.Integer({ minimum: 1 }),
+        cpuModel: Type.Optional(Type.String()),
+        node: Type.String(),
+        redis: Type.Optional(Type.String()),
+        nginx: Type.Optional(Type.String()),
+        postgres: Type.Optional(Type.String()),
+        vegeta: Type.Optional(Type.String()),
+        platform: Type.String(),
+        pinning: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+    startedAt: Type.String({ format: 'date-time' }),
+    finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    profile: Type.Union([Type.Literal('smoke'), Type.Literal('quick'), Type.Literal('full')]),
+    gateway: Type.String(),
+    /** the seed of the window order; the same seed replays the same order */
+    seed: Type.Integer({ minimum: 0 }),
+    settings: Type.Record(Type.String(), Type.Unknown()),
+    skipped: Type.Array(Type.String()),
+    runs: Type.Array(Run, { minItems: 1 }),
+    revocation: Type.Record(Type.String(), RevocationSummary),
+    faults: Type.Record(Type.String(), Type.Record(Type.String(), FaultOutcome)),
+    algorithms: Type.Optional(
+      Type.Object({
+        verify: Type.Record(Type.String(), AlgorithmCost),
+        redisRoundTripUs: Type.Optional(Num),
+      }),
+    ),
+    network: Type.Optional(Type.Unknown()),
+    capacityModel: Type.Object({
+      assumptions: Type.Optional(Type.Array(Type.String())),
+      validation: Type.Optional(
+        Type.Object({
+          mode: Type.String(),
+          skipped: Type.Optional(Type.String()),
+          replicas: Type.Optional(Count),
+          redisCpuQuota: Type.Optional(Num),
+          predictedRps: Type.Optional(Num),
+          measuredRps: Type.Optional(Num),
+          unconstrainedRps: Type.Optional(Num),
+        }),
+      ),
+      modes: Type.Record(Type.String(), Capacity),
+    }),
+  },
+  {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://authlab.dev/results.schema.json',
+    title: 'authlab bench results (spec §4)',
+  },
+)
+export type Results = Static<typeof Results>

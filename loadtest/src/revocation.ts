@@ -1,6 +1,7 @@
 import { EXPECTED_AFTER_REVOKE, headersFor, MODES, pathFor, SERVICES } from '../lib/scenarios.js'
 import { type Login, login, logoutAll, type Mode } from './credentials.ts'
-import { percentile } from './measure.ts'
+import type { RevocationSummary } from './results.ts'
+import { percentile } from './stats.ts'
 
 interface Sample {
   mode: Mode
@@ -9,19 +10,7 @@ interface Sample {
   replica: string
 }
 
-export interface RevocationSummary {
-  windowMsP50: number
-  windowMsP99: number
-  windowMsMax: number
-  acceptedAfterRevoke: number
-  /** distinct replicas that answered this mode during the probe (proves the spread) */
-  replicasSeen: number
-  /** distinct replicas that accepted the credential after logout-all returned */
-  replicasAcceptingAfterRevoke: number
-  trials: number
-  /** true for `jwt`: it accepts until exp by design, so the window is at least the probe's length */
-  censored: boolean
-}
+export type { RevocationSummary } from './results.ts'
 
 async function steady(
   base: string,

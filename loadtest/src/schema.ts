@@ -1,13 +1,24 @@
-import { readFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { Ajv2020 } from 'ajv/dist/2020.js'
+import { Results } from './results.ts'
 
-const SCHEMA = JSON.parse(readFileSync(new URL('../results.schema.json', import.meta.url), 'utf8'))
+export const SCHEMA_FILE = new URL('../results.schema.json', import.meta.url).pathname
 
-/** Validates a results document against results.schema.json; returns the errors, none when valid. */
+/** results.schema.json as the TypeBox definition yields it (what `pnpm … schema` writes). */
+export function schemaJson(): string {
+  return `${JSON.stringify(Results, null, 2)}\n`
+}
+
+const validate = new Ajv2020({ allErrors: true, validateFormats: false }).compile(JSON.parse(schemaJson()))
+
+/** Validates a results document against the schema; returns the errors, none when valid. */
 export function validateResults(results: unknown): string[] {
-  const ajv = new Ajv2020({ allErrors: true, validateFormats: false })
-  const validate = ajv.compile(SCHEMA)
   // Round-trip through JSON first: what is checked is what gets written (NaN becomes null).
   if (validate(JSON.parse(JSON.stringify(results)))) return []
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`)
+}
+
+if (import.meta.main) {
+  writeFileSync(SCHEMA_FILE, schemaJson())
+  console.log(`wrote ${SCHEMA_FILE}`)
 }

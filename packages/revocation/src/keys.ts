@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * The Redis side of sessions and revocations. This file is the only place that knows a key name:
@@ -32,5 +32,6 @@ export const keys = {
 export const REVOCATION_CHANNEL = `${PREFIX}revocation-feed`
 
 export function hashSessionId(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('base64url')
+  // One-shot hash: no Hash object per request (the createHash chain was ~3 % of a session replica's CPU).
+  return hash('sha256', sessionId, 'base64url')
 }

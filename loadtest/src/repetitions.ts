@@ -1,0 +1,128 @@
+import { MODES } from '../lib/scenarios.js'
+import type { Mode } from './credentials.ts'
+import type { LoadResult } from './load.ts'
+import type { TierCost } from './measure.ts'
+import type { Estimate, ModeRun, Ratios } from './results.ts'
+import { bootstrapMedian, median, noiseFloor, seeded, shuffle, spread, withinNoise } from './stats.ts'
+
+/** The A/A control's slot: a second `none` window at its own place in each repetition. */
+const AA = 'none (A/A)'
+type Slot = Mode | typeof AA
+
+interface Sample {
+  rps: number
+  replicaCpu: number
+  totalCpu: number
+  errors: number
+  cost: TierCost | undefined
+}
+
+export type Measured = Omit<ModeRun, 'p50Ms' | 'p95Ms' | 'p99Ms' | 'latencyRate'>
+
+export interface Repetitions {
+  modes: Record<string, Measured>
+  order: string[][]
+  aa: Ratios
+  noiseFloor: { rps: number; replicaCpu: number; totalCpu: number }
+}
+
+const totalCpu = (c: TierCost | undefined) =>
+  c
+    ? c.replicaCpuUsPerRequest + c.nginxCpuUsPerRequest + c.redisCpuUsPerRequest + c.authCpuUsPerRequest
+    : Number.NaN
+
+/**
+ * Every mode once per repetition plus `none` twice, in a fresh seeded order each time, so no mode
+ * owns a position (the first window after a pool switch, the one after the dearest mode). Each
+ * mode is compared with the `none` windows of its own repetition (paired), which cancels drift
+ * between repetitions; the two `none` windows compared with each other are the A/A control.
+ */
+export async function measureRepetitions(opts: {
+  profile: { repetitions: number }
+  random: () => number
+  window: (mode: Mode) => Promise<{ result: LoadResult; cost: TierCost | undefined }>
+  log: (line: string) => void
+}): Promise<Repetitions> {
+  const slots: Slot[] = [...(MODES as readonly Mode[]), AA]
+  const reps: Map<Slot, Sample>[] = []
+  const order: string[][] = []
+  const aaOrder: [Slot, Slot][] = []
+  for (let rep = 0; rep < opts.profile.repetitions; rep++) {
+    const slotOrder = shuffle(slots, opts.random)
+    order.push(slotOrder)
+    const samples = new Map<Slot, Sample>()
+    for (const slot of slotOrder) {
+      const mode: Mode = slot === AA ? 'none' : slot
+      const { result, cost } = await opts.window(mode)
+      samples.set(slot, {
+        rps: result.rps,
+        replicaCpu: cost?.replicaCpuUsPerRequest ?? Number.NaN,
+        totalCpu: totalCpu(cost),
+        errors: result.non2xx + result.errors,
+        cost,
+      })
+      opts.log(
+        `${slot.padEnd(14)} rep ${rep + 1}/${opts.profile.repetitions}: ${Math.round(result.rps)} req/s, ${result.non2xx + result.errors} non-2xx`,
+      )
+    }
+    reps.push(samples)
+    const [first, later] = slotOrder.filter((s) => s === 'none' || s === AA) as [Slot, Slot]
+    aaOrder.push([first, later])
+  }
+
+  // A separate stream for the bootstrap: the same samples always give the same intervals.
+  const boot = seeded(0x5eed)
+  const ratio = (pick: (s: Sample) => number, num: (rep: number) => Sample, den: (rep: number) => number) =>
+    bootstrapMedian(
+      reps.map((_, i) => pick(num(i)) / den(i)),
+      boot,
+    )
+  const noneOf = (i: number, pick: (s: Sample) => number) =>
+    (pick(reps[i]!.get('none')!) + pick(reps[i]!.get(AA)!)) / 2
+  const pickers = {
+    rps: (s: Sample) => s.rps,
+    replicaCpu: (s: Sample) => s.replicaCpu,
+    totalCpu: (s: Sample) => s.totalCpu,
+  }
+  const ratios = (num: (i: number) => Sample, den: (i: number, pick: (s: Sample) => number) => number) =>
+    Object.fromEntries(
+      Object.entries(pickers).map(([k, pick]) => [k, ratio(pick, num, (i) => den(i, pick))]),
+    ) as Ratios
+  const aa = ratios(
+    (i) => reps[i]!.get(aaOrder[i]![1])!,
+    (i, pick) => pick(reps[i]!.get(aaOrder[i]![0])!),
+  )
+  const floor = {
+    rps: noiseFloor(aa.rps),
+    replicaCpu: noiseFloor(aa.replicaCpu),
+    totalCpu: noiseFloor(aa.totalCpu),
+  }
+
+  const modes: Record<string, Measured> = {}
+  for (const mode of MODES as readonly Mode[]) {
+    const samples = reps.flatMap((r) => (mode === 'none' ? [r.get('none')!, r.get(AA)!] : [r.get(mode)!]))
+    const costs = samples.map((s) => s.cost).filter((c): c is TierCost => c !== undefined)
+    const med = (xs: number[]) => (xs.length ? median(xs) : Number.NaN)
+    const vsNone = ratios((i) => reps[i]!.get(mode)!, noneOf)
+    const estimate = (xs: number[]): Estimate => bootstrapMedian(xs, boot)
+    modes[mode] = {
+      rps: median(samples.map((s) => s.rps)),
+      rpsSpread: spread(samples.map((s) => s.rps)),
+      rpsInterval: estimate(samples.map((s) => s.rps)),
+      errors: samples.reduce((n, s) => n + s.errors, 0),
+      replicaCpuUsPerRequest: med(costs.map((c) => c.replicaCpuUsPerRequest)),
+      replicaCpuInterval: estimate(costs.map((c) => c.replicaCpuUsPerRequest)),
+      nginxCpuUsPerRequest: med(costs.map((c) => c.nginxCpuUsPerRequest)),
+      authCpuUsPerRequest: med(costs.map((c) => c.authCpuUsPerRequest)),
+      redisCpuUsPerRequest: med(costs.map((c) => c.redisCpuUsPerRequest)),
+      redisCommandsPerRequest: med(costs.map((c) => c.redisCommandsPerRequest)),
+      vsNone,
+      withinNoise: {
+        rps: withinNoise(vsNone.rps, floor.rps),
+        replicaCpu: withinNoise(vsNone.replicaCpu, floor.replicaCpu),
+        totalCpu: withinNoise(vsNone.totalCpu, floor.totalCpu),
+      },
+    }
+  }
+  return { modes, order, aa, noiseFloor: floor }
+}

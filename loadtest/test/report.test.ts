@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import { MODES } from '../lib/scenarios.js'
+import { renderHtml, renderMarkdown } from '../src/report.ts'
+import type { ModeRun, Results } from '../src/results.ts'
+import { SCHEMA_FILE, schemaJson, validateResults } from '../src/schema.ts'
+import { bootstrapMedian, noiseFloor, seeded, shuffle, withinNoise } from '../src/stats.ts'
+
+test('results.schema.json is exactly what the TypeBox definition yields (regenerate with pnpm --filter @authlab/loadtest schema)', () => {
+  assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), schemaJson())
+})
+
+test('a seeded shuffle replays the same order and covers every slot once', () => {
+  const slots = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+  const one = shuffle(slots, seeded(7))
+  assert.deepEqual(shuffle(slots, seeded(7)), one)
+  assert.deepEqual([...one].sort(), slots)
+  const firsts = new Set(Array.from({ length: 50 }, (_, i) => shuffle(slots, seeded(i))[0]))
+  assert.ok(firsts.size >= 6, 'over many seeds, many slots come first')
+})
+
+test('the bootstrap interval contains the median, narrows with more repetitions, and an A/A interval around 1 gives its floor', () => {
+  const few = bootstrapMedian([0.9, 1.1, 1.0], seeded(1))
+  const many = bootstrapMedian([0.9, 1.1, 1.0, 0.95, 1.05, 1.0, 0.98, 1.02, 1.01, 0.99, 1.0, 1.03], seeded(1))
+  for (const e of [few, many]) assert.ok(e.lo <= e.median && e.median <= e.hi)
+  assert.ok(many.hi - many.lo < few.hi - few.lo)
+  const floor = noiseFloor({ median: 1.01, lo: 0.97, hi: 1.04 })
+  assert.equal(floor.toFixed(2), '0.04')
+  assert.equal(withinNoise({ median: 1.03, lo: 1, hi: 1.05 }, floor), true)
+  assert.equal(withinNoise({ median: 1.2, lo: 1.1, hi: 1.3 }, floor), false)
+  assert.ok(Number.isNaN(bootstrapMedian([], seeded(1)).median))
+})
+
+const est = (m: number) => ({ median: m, lo: m * 0.95, hi: m * 1.05 })
+function modeRun(i: number, latency: boolean): ModeRun {
+  return {
+    rps: 1000 + 100 * i,
+    rpsSpread: 0.05,
+    rpsInterval: est(1000 + 100 * i),
+    p50Ms: latency ? 1 : Number.NaN,
+    p95Ms: latency ? 2 : Number.NaN,
+    p99Ms: latency ? 3 + i : Number.NaN,
+    latencyRate: 500,
+    errors: 0,
+    redisCommandsPerRequest: i % 2,
+    redisCpuUsPerRequest: 10,
+    replicaCpuUsPerRequest: 100 + 10 * i,
+    replicaCpuInterval: est(100 + 10 * i),
+    nginxCpuUsPerRequest: 20,
+    authCpuUsPerRequest: i === 6 ? 300 : 1,
+    vsNone: { rps: est(1 - i / 20), replicaCpu: est(1 + i / 10), totalCpu: est(1 + i / 10) },
+    withinNoise: { rps: i < 2, replicaCpu: i < 2, totalCpu: i < 2 },
+  }
+}
+function synthetic(): Results {
+  const run = (replicas: number, tokenProfile: 'warm' | 'cold', latency: boolean) => ({
+    replicas,
+    tokenProfile,
+    algorithm: 'EdDSA' as const,
+    generator: 'autocannon',
+    latencyGenerator: 'vegeta (open model)',
+    modes: Object.fromEntries(MODES.map((m, i) => [m, modeRun(i, latency)])),
+    order: [[...MODES, 'none (A/A)']],
+    aa: { rps: est(1.01), replicaCpu: est(0.99), totalCpu: est(1) },
+    noiseFloor: { rps: 0.06, replicaCpu: 0.05, totalCpu: 0.05 },
+  })
+  return {
+    machine: { cpus: 2, node: '24.21.0', platform: 'linux x64', pinning: 'No CPU pinning.' },
+    startedAt: '2026-11-24T00:00:00.000Z',
+    profile: 'quick',
+    gateway: 'native cluster',
+    seed: 42,
+    settings: { windowS: 0.5, warmupS: 0.2, repetitions: 3 },
+    skipped: [],
+    // The quick profile measures latency only at the largest count: the chart must not plot NaN.
+    runs: [run(1, 'warm', false), run(2, 'warm', true), run(2, 'cold', true)],
+    revocation: {
+      jwt: {
+        windowMsP50: 2500,
+        windowMsP99: 2500,
+        windowMsMax: 2500,
+        acceptedAfterRevoke: 9,
+        replicasSeen: 4,
+        replicasAcceptingAfterRevoke: 4,
+        trials: 3,
+        censored: true,
+      },
+    },
+    faults: {
+      'redis-stopped': {
+        session: { requests: 100, ok: 60, statusCounts: { '200': 60, '503': 40 }, revokedAccepted: 0 },
+      },
+    },
+    algorithms: { verify: { EdDSA: { coldVerifyUs: 150, warmVerifyUs: 4, signUs: 70, rawVerifyUs: 140 } } },
+    capacityModel: {
+      modes: {
+        none: {
+          predictedMaxRps: { 1: 2000, 2: 4000, 4: 8000, 8: 16000, 16: 32000, 32: 64000, 64: 128000 },
+          limitedBy: { 64: 'replicas' },
+        },
+        session: {
+          predictedMaxRps: { 1: 1500, 2: 3000, 4: 6000, 8: 12000, 16: 20000, 32: 20000, 64: 20000 },
+          limitedBy: { 64: 'redis' },
+        },
+      },
+      validation: { mode: 'session', replicas: 2, redisCpuQuota: 0.02, predictedRps: 350, measuredRps: 300 },
+    },
+  }
+}
+
+test('the report leads with title, machine and summary, marks differences within the noise floor, and no chart plots NaN or lacks axis labels', () => {
+  const r = synthetic()
+  assert.deepEqual(validateResults(r), [])
+  const md = renderMarkdown(r)
+  const heads = md.split('\n').filter((l) => l.startsWith('#'))
+  assert.match(heads[0]!, /^# authlab bench/)
+  assert.equal(heads[1], '## Summary')
+  assert.match(md, /Machine: 2 CPUs/)
+  assert.match(md, /Noise floor/)
+  assert.match(md, /\(within noise\)/)
+  const html = renderHtml(r)
+  assert.doesNotMatch(html, /NaN/)
+  assert.ok(html.indexOf('<h2>Summary</h2>') < html.indexOf('<svg'), 'charts come after the summary')
+  const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? []
+  assert.ok(svgs.length >= 6)
+  for (const svg of svgs) assert.match(svg, /µs|req\/s|ms|count|commands/, 'every chart names its unit')
+  assert.match(html, /log scale/, 'the capacity curves span more than 20×: log scale')
+  assert.match(html, /validation measured/, 'the capacity chart shows the measured validation point')
+  assert.match(html, /60\/100 ok/, 'fault charts show counts')
+  // Tables are rendered from the model, not parsed back from Markdown: the same rows in both.
+  assert.equal((html.match(/<table>/g) ?? []).length, (md.match(/^\|---/gm) ?? []).length)
+})
