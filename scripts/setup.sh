@@ -32,6 +32,11 @@ if [ ! -x "$root/.tools/bin/vegeta" ] && [ -n "$go_bin" ]; then
   say "installing vegeta $VEGETA_VERSION into .tools/bin (go install)"
   GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod "$go_bin" install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
 fi
+# The bench's network-delay relay (standard library only; loadtest/relay).
+if [ -n "$go_bin" ] && [ ! "$root/.tools/bin/delay-relay" -nt "$root/loadtest/relay/main.go" ]; then
+  say "building the bench's delay relay into .tools/bin"
+  (cd "$root/loadtest/relay" && GOFLAGS=-mod=mod "$go_bin" build -o "$root/.tools/bin/delay-relay" .)
+fi
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)

@@ -15,12 +15,13 @@ import { k6Saturate } from './k6.ts'
 import type { PooledRequest } from './load.ts'
 import { fixedRate, LoadGenerator, vegetaBinary } from './load.ts'
 import { measureWindow, redisStats } from './measure.ts'
+import { DelayRelay, netemUnavailable, relayBinary } from './network.ts'
 import { measureRepetitions } from './repetitions.ts'
 import { costTable, headlineRun, renderHtml, renderMarkdown } from './report.ts'
 import type { ModeRun, Results, Run } from './results.ts'
 import { revocationProbe } from './revocation.ts'
 import { validateResults } from './schema.ts'
-import { seeded } from './stats.ts'
+import { median, seeded } from './stats.ts'
 
 type ProfileName = 'smoke' | 'quick' | 'full'
 
@@ -42,6 +43,8 @@ interface Profile {
   coldAtEveryCount: boolean
   /** measure fixed-rate latency at every replica count, or only at the largest */
   latencyAtEveryCount: boolean
+  /** one-way delays (ms) put between the replicas and Redis/auth for the network phase; [] skips it */
+  delaysMs: number[]
 }
 
 const PROFILES: Record<ProfileName, Profile> = {
@@ -58,6 +61,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     coldLogins: 40,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,
+    delaysMs: [],
   },
   quick: {
     sweep: [1, 2],
@@ -72,6 +76,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     coldLogins: 64,
     coldAtEveryCount: false,
     latencyAtEveryCount: false,
+    delaysMs: [],
   },
   full: {
     sweep: [1, 2, 4],
@@ -88,6 +93,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     coldLogins: 150,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,
+    delaysMs: [0, 0.25, 0.5, 1],
   },
 }
 
@@ -118,6 +124,8 @@ export interface BenchOptions {
   redisUrl?: string
   maxReplicas?: number
   generator: 'native' | 'k6'
+  /** overrides the profile's network delays (ms one way); [] skips the network phase */
+  delaysMs?: number[]
   /** seeds the window order (a fresh one per run when absent; written to results.json to replay) */
   seed?: number
   outDir: string
@@ -390,6 +398,20 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       })
     }
 
+    const delaysMs = opts.delaysMs ?? profile.delaysMs
+    let network: Results['network']
+    const relayMissing = delaysMs.length ? relayUnavailable() : undefined
+    if (relayMissing) {
+      skipped.push(`network delay phase (${relayMissing})`)
+    } else if (cluster && delaysMs.length) {
+      // Its own cluster: the main one stops first, so the two never share the servers' core.
+      await cluster.close()
+      cluster = undefined
+      network = await networkPhase({ delaysMs, generator, generatorCpus, log })
+    } else if (delaysMs.length) {
+      skipped.push('network delay phase (it starts its own cluster; not with --gateway)')
+    }
+
     const results: Results = {
       machine: machine(pinning),
       startedAt,
@@ -417,6 +439,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       runs,
       revocation,
       faults,
+      ...(network ? { network } : {}),
       algorithms,
       capacityModel,
     }
@@ -433,6 +456,93 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     generator?.close()
     redis?.disconnect()
     await cluster?.close()
+  }
+}
+
+function relayUnavailable(): string | undefined {
+  try {
+    relayBinary()
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+const NETWORK_RATE_RPS = 200
+const NETWORK_WINDOW_S = 2
+
+/**
+ * Latency per mode at a fixed arrival rate with Redis and auth a network hop away from the
+ * replicas: each delay is set on the path both ways, and the Redis round trip through it measured.
+ * The kernel's netem would be the natural tool; where this kernel lacks it, a userspace relay on
+ * the generator's CPUs holds each chunk for the delay (the report says which one ran).
+ */
+async function networkPhase(o: {
+  delaysMs: number[]
+  generator: LoadGenerator
+  generatorCpus: string | undefined
+  log: (line: string) => void
+}): Promise<NonNullable<Results['network']>> {
+  const netem = netemUnavailable()
+  const mechanism = 'userspace delay relay (loadtest/relay) between the replicas and Redis/auth'
+  o.log(`network phase: ${mechanism}${netem ? ` (kernel delay unavailable: ${netem})` : ''}`)
+  const relays = new Map<string, DelayRelay>()
+  const cluster = await startCluster({
+    replicas: 2,
+    port: 0,
+    env: CLUSTER_ENV,
+    downstreamRoute: async (target) => {
+      const relay = await DelayRelay.start(target, o.generatorCpus)
+      relays.set(target.name, relay)
+      return relay.address
+    },
+  })
+  const probeUrl = new URL(cluster.redis.urlFor('downstream'))
+  probeUrl.hostname = relays.get('redis')!.address.host
+  probeUrl.port = String(relays.get('redis')!.address.port)
+  const probe = new Redis(probeUrl.href, { maxRetriesPerRequest: 1 })
+  try {
+    await pinCluster(cluster)
+    const pool = await credentialPool(cluster.url, 'warm', `net-${Date.now().toString(36)}`)
+    // Fresh processes run interpreted: one saturating pass over every mode before any figure.
+    const mixed = (MODES as readonly Mode[]).flatMap((mode) => requestPool(mode, pool))
+    await o.generator.saturate(cluster.url, mixed, { connections: CONNECTIONS, durationS: 3 })
+    const delays: NonNullable<Results['network']>['delays'] = []
+    for (const delayMs of o.delaysMs) {
+      await Promise.all([...relays.values()].map((r) => r.setDelay(delayMs)))
+      const rtts: number[] = []
+      for (let i = 0; i < 50; i++) {
+        const started = process.hrtime.bigint()
+        await probe.ping()
+        rtts.push(Number(process.hrtime.bigint() - started) / 1e6)
+      }
+      const modes: NonNullable<Results['network']>['delays'][number]['modes'] = {}
+      for (const mode of MODES as readonly Mode[]) {
+        const r = await fixedRate(cluster.url, requestPool(mode, pool), {
+          rate: NETWORK_RATE_RPS,
+          durationS: NETWORK_WINDOW_S,
+          cpus: o.generatorCpus,
+          fallback: o.generator,
+        })
+        modes[mode] = { p50Ms: r.p50Ms, p95Ms: r.p95Ms, p99Ms: r.p99Ms, errors: r.non2xx + r.errors }
+      }
+      delays.push({ delayMs, redisRoundTripMs: median(rtts), modes })
+      o.log(
+        `  delay ${delayMs} ms one way: Redis RTT ${median(rtts).toFixed(2)} ms; p50 ${MODES.map((m) => `${m} ${modes[m]!.p50Ms.toFixed(2)}`).join(', ')}`,
+      )
+    }
+    return {
+      mechanism,
+      ...(netem ? { note: `kernel delay unavailable: ${netem}` } : {}),
+      replicas: 2,
+      rateRps: NETWORK_RATE_RPS,
+      durationS: NETWORK_WINDOW_S,
+      delays,
+    }
+  } finally {
+    probe.disconnect()
+    await cluster.close()
+    for (const r of relays.values()) r.close()
   }
 }
 
@@ -501,6 +611,7 @@ if (import.meta.main) {
       'max-replicas': { type: 'string' },
       generator: { type: 'string', default: 'native' },
       seed: { type: 'string' },
+      delays: { type: 'string' },
       out: { type: 'string', default: new URL('../results', import.meta.url).pathname },
     },
   })
@@ -518,6 +629,9 @@ if (import.meta.main) {
     ...(values['redis-url'] ? { redisUrl: values['redis-url'] } : {}),
     ...(values['max-replicas'] ? { maxReplicas: Number(values['max-replicas']) } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
+    ...(values.delays !== undefined
+      ? { delaysMs: values.delays === 'none' ? [] : values.delays.split(',').map(Number) }
+      : {}),
     log: (line) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`),
   })
   console.log(`\n${comparisonTable(results)}\n`)

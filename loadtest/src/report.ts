@@ -440,6 +440,42 @@ export function reportBlocks(r: Results): Block[] {
     )
     out.push(t)
   }
+  const net = r.network
+  if (net?.delays.length) {
+    out.push({ kind: 'h2', text: 'Latency with Redis and auth a network hop away' })
+    out.push({
+      kind: 'p',
+      text:
+        `${net.replicas} replicas per service, warm tokens, ${f0(net.rateRps)} req/s fixed arrival rate for ${net.durationS} s per mode and delay. ` +
+        `Delay: ${net.mechanism}${net.note ? ` — ${net.note}` : ''}. The Redis round trip row is measured through that path.`,
+    })
+    const xs = net.delays.map((d) => d.delayMs)
+    out.push(
+      ...chart(
+        lineChart(
+          'p50 latency vs one-way delay to Redis and auth',
+          'one-way delay added (ms)',
+          'p50 ms',
+          xs,
+          MODES.map((m) => ({ name: m, values: net.delays.map((d) => d.modes[m]?.p50Ms) })),
+        ),
+      ),
+    )
+    out.push({
+      kind: 'table',
+      head: ['mode', ...net.delays.map((d) => `p50 / p99 ms @ ${d.delayMs} ms`)],
+      rows: [
+        ['Redis round trip (measured)', ...net.delays.map((d) => `${f2(d.redisRoundTripMs)}`)],
+        ...MODES.map((m) => [
+          `\`${m}\``,
+          ...net.delays.map((d) => {
+            const x = d.modes[m]
+            return x ? `${f2(x.p50Ms)} / ${f2(x.p99Ms)}${x.errors ? ` (${x.errors} errors)` : ''}` : '–'
+          }),
+        ]),
+      ],
+    })
+  }
   if (r.algorithms) {
     out.push({ kind: 'h2', text: 'Signing algorithm: CPU per verification (fast-jwt, in process)' })
     out.push({
@@ -607,12 +643,22 @@ export function reportBlocks(r: Results): Block[] {
       'CPU per request: each tier’s CPU time (/proc, all threads) over the window divided by the requests answered 200. The servers share one core, so near saturation this tracks 1/throughput; the tier split is what differs.',
       `Token profiles: warm = ${r.settings.warmPool}; cold = ${r.settings.coldPool}. Per-replica caches in the bench cluster: fast-jwt ${r.settings.jwtVerifyCacheSize} tokens, session-cached ${r.settings.sessionCacheMaxEntries} sessions, so the cold pool misses them and the warm pool hits.`,
       `Redis commands per request subtract the idle command rate measured beforehand (${f1(Number(r.settings.backgroundRedisCallsPerS))}/s: jwt-pushed heartbeats, reconciliation).`,
-      ...((r.settings.profileFindings as string[] | undefined) ?? []),
+      ...PROFILE_FINDINGS,
       'Timings are ratios within this run on this machine; compare modes with each other, not with figures from elsewhere.',
     ],
   })
   return out
 }
+
+/**
+ * What `node loadtest/src/profile.ts session jwt-denylist` showed (replicas' self time, warm
+ * tokens, 1 replica per service); rerun it after changing the verification path.
+ */
+const PROFILE_FINDINGS = [
+  "Profile, `none`: a replica's time is Node's HTTP machinery — socket writes (~17 % self time in the write syscall), the HTTP parser, Fastify's routing and serialisation, the per-request metrics (prom-client ~3.5 %) and pino's child logger.",
+  '`session` adds the ioredis path: ~10 % self time in ioredis (a Command object and promise per command, the auto-pipeline flush, and a timer per command for the command timeout that makes a hung Redis fail closed) and a second socket write per pipeline flush (write syscall up to ~24 %). Hashing the session id with a Hash object per request was ~3 %; it is now a one-shot `crypto.hash`.',
+  "`jwt-denylist` adds, on top of one Redis command, the JWT path of @fastify/jwt: the token is decoded twice (by @fastify/jwt for the `kid`, then by fast-jwt) and hashed (SHA-256) as fast-jwt's cache key even when the cache hits (~6 % together), then a 4-key MGET. The remaining cost is the price of a Redis round trip through a general-purpose client and of a verified-token cache keyed by a hash; going lower means a leaner client or caching by the token string, trade-offs this reference does not make.",
+]
 
 // ---------- renderers ----------
 

@@ -110,6 +110,35 @@ export const AlgorithmCost = Type.Object({
 })
 export type AlgorithmCost = Static<typeof AlgorithmCost>
 
+export const NetworkRun = Type.Object({
+  /** how the delay was made: the kernel (netem on a veth) or the userspace relay */
+  mechanism: Type.String(),
+  /** why the kernel could not do it, when the relay stood in */
+  note: Type.Optional(Type.String()),
+  replicas: Count,
+  rateRps: Num,
+  durationS: Num,
+  delays: Type.Array(
+    Type.Object({
+      /** one-way delay added between the replicas and Redis/auth */
+      delayMs: Num,
+      /** a Redis PING round trip through that path, measured from the bench (median) */
+      redisRoundTripMs: Num,
+      modes: Type.Record(
+        Type.String(),
+        Type.Object({
+          p50Ms: Measured('null when no request succeeded'),
+          p95Ms: Measured('null when no request succeeded'),
+          p99Ms: Measured('null when no request succeeded'),
+          errors: Count,
+        }),
+        { propertyNames: ModeName },
+      ),
+    }),
+  ),
+})
+export type NetworkRun = Static<typeof NetworkRun>
+
 const Capacity = Type.Object({
   predictedMaxRps: Type.Record(Type.String(), Num),
   limitedBy: Type.Record(Type.String(), Type.String()),
@@ -148,7 +177,7 @@ export const Results = Type.Object(
         redisRoundTripUs: Type.Optional(Num),
       }),
     ),
-    network: Type.Optional(Type.Unknown()),
+    network: Type.Optional(NetworkRun),
     capacityModel: Type.Object({
       assumptions: Type.Optional(Type.Array(Type.String())),
       validation: Type.Optional(

@@ -29,6 +29,14 @@ export interface ClusterOptions {
   services?: readonly string[]
   /** Environment for every service process (same variable names as the code and compose). */
   env?: Record<string, string>
+  /**
+   * Where the replicas reach Redis and auth: given each target, answers the address they use
+   * instead (the bench puts a network delay there). Default: the target itself.
+   */
+  downstreamRoute?: (target: { name: 'redis' | 'auth'; host: string; port: number }) => Promise<{
+    host: string
+    port: number
+  }>
   onProgress?: (message: string) => void
 }
 
@@ -270,17 +278,25 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push({ close: () => auth.stop() })
     await auth.start()
 
+    // The replicas' way to Redis and auth, through `downstreamRoute` when one is given.
+    const routed = async (name: 'redis' | 'auth', url: string) => {
+      if (!opts.downstreamRoute) return url
+      const u = new URL(url)
+      const via = await opts.downstreamRoute({ name, host: u.hostname, port: Number(u.port) })
+      u.hostname = via.host
+      u.port = String(via.port)
+      return u.href.replace(/\/$/, '')
+    }
+    const downstreamEnv = {
+      ...env,
+      REDIS_URL: await routed('redis', redis.urlFor('downstream')),
+      AUTH_URL: await routed('auth', env.AUTH_URL!),
+    }
     const replicas = new Map<string, ServiceProcess[]>()
     for (const service of services) {
       const list: ServiceProcess[] = []
       for (let i = 0; i < replicaCount; i++) {
-        const p = new ServiceProcess(
-          service,
-          `${service}-${i + 1}`,
-          await freePort(),
-          { ...env, REDIS_URL: redis.urlFor('downstream') },
-          logDir,
-        )
+        const p = new ServiceProcess(service, `${service}-${i + 1}`, await freePort(), downstreamEnv, logDir)
         started.push({ close: () => p.stop() })
         list.push(p)
       }

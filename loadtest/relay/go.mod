@@ -1,0 +1,3 @@
+module authlab.dev/delay-relay
+
+go 1.21
