@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +23,15 @@ var delay atomic.Int64
 type chunk struct {
 	due  time.Time
 	data []byte
+}
+
+// sleep blocks this goroutine's thread in nanosleep: the kernel's high-resolution timer keeps
+// sub-millisecond delays, where time.Sleep goes through the netpoller and rounds them up to about
+// a millisecond. The runtime moves other goroutines off the blocked thread meanwhile.
+func sleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+	}
 }
 
 // pipe copies src to dst, each chunk released at its due time; it returns when both the reading
@@ -35,7 +45,7 @@ func pipe(dst, src *net.TCPConn) {
 		defer dst.CloseWrite()
 		for c := range queue {
 			if wait := time.Until(c.due); wait > 0 {
-				time.Sleep(wait)
+				sleep(wait)
 			}
 			if _, err := dst.Write(c.data); err != nil {
 				for range queue {
