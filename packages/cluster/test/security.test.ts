@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { basicAuthorization, DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
 import { Redis } from 'ioredis'
@@ -16,12 +18,42 @@ before(async () => {
       JWT_KEY_PUBLISH_DELAY_S: '1',
       KEY_RELOAD_INTERVAL_MS: '200',
       JWKS_REFRESH_MS: '250',
+      // Client errors are logged at info: the request-id test follows one into a replica's log.
+      LOG_LEVEL: 'info',
     },
   })
 })
 after(() => cluster?.close())
 
 const json = { 'content-type': 'application/json' }
+
+test("one request id from nginx to the replica: the gateway's X-Request-Id is in the answer, the error body and the replica's log line with the reason", async () => {
+  const res = await fetch(`${cluster.url}/orders/jwt/me`, {
+    headers: { authorization: 'Bearer not.a.token' },
+  })
+  assert.equal(res.status, 401)
+  const id = res.headers.get('x-request-id')
+  assert.match(id ?? '', /^[0-9a-f]{32}$/, "nginx's $request_id reaches the client")
+  const body = (await res.json()) as { requestId: string; error: string; code: string }
+  assert.equal(body.requestId, id, 'the replica used the id nginx gave it')
+  assert.equal(body.error, 'Unauthorized')
+  const replica = res.headers.get('x-replica')!
+  const file = join(cluster.logDir, `${replica}.log`)
+  const deadline = Date.now() + 5000
+  let line: Record<string, unknown> | undefined
+  while (!line && Date.now() < deadline) {
+    line = (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter((l) => l.includes(id!))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'invalid token')
+    if (!line) await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.ok(line, `${replica}'s log has the 401 under request id ${id}`)
+  assert.equal(line.requestId, id)
+  assert.equal(line.code, body.code)
+  assert.ok(typeof line.cause === 'string' && line.cause.length > 0, 'the log says why; the client does not')
+})
 let n = 0
 
 test('the gateway does not route introspection, readiness, metrics or OpenAPI; the services still serve them', async () => {

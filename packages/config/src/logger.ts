@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify'
+import { type FastifyServerOptions, LogController } from 'fastify'
+import { requestId } from './http.ts'
 
 /**
  * One logger shape for every service: JSON lines with the service and replica named, and the
@@ -42,6 +43,9 @@ export function serverOptions(config: {
     logger: loggerOptions({ level: config.LOG_LEVEL, service: config.service, replica: config.replica }),
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    genReqId: requestId,
+    // Every log line names the request as the error bodies do, under one label.
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
     requestTimeout: 15_000,

@@ -1,7 +1,8 @@
 import { redisClient } from '@authlab/clients'
-import { serverOptions } from '@authlab/config'
-import { MODES } from '@authlab/contract'
+import { ErrorBody, errorHandler, serverOptions } from '@authlab/config'
+import { CSRF_HEADER, MODES } from '@authlab/contract'
 import { verify } from '@authlab/verify'
+import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { DownstreamConfig } from './config.ts'
 import { createMetrics } from './metrics.ts'
@@ -37,6 +38,26 @@ export async function buildDownstreamApp(
     introspectionClient: { id: config.INTROSPECTION_CLIENT_ID, secret: config.INTROSPECTION_CLIENT_SECRET },
   })
 
+  await app.register(swagger, {
+    // Shared schemas keep their $id as their name in the document (ErrorBody, not def-0).
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    openapi: {
+      info: {
+        title: `authlab ${service} service`,
+        version: '0.1.0',
+        description: `One route per verification mode; every replica of ${service} serves all of them. A state-changing request authenticated by cookie also needs the ${CSRF_HEADER} header.`,
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          session: { type: 'apiKey', in: 'cookie', name: config.COOKIE_SECURE ? '__Host-sid' : 'sid' },
+        },
+      },
+    },
+  })
+  app.addSchema(ErrorBody)
+  const errorRef = { $ref: 'ErrorBody#' }
+
   const metrics = createMetrics(service, config.REPLICA_ID)
   // Which replica answered is the demo's point; a deployment that would rather not tell turns it off.
   const replica = config.EXPOSE_REPLICA ? { replica: config.REPLICA_ID } : {}
@@ -46,24 +67,34 @@ export async function buildDownstreamApp(
     })
   }
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const statusCode = error.validation ? 400 : (error.statusCode ?? 500)
-    if (statusCode >= 500 && statusCode !== 503) request.log.error({ err: error }, 'request failed')
-    if (statusCode === 503) reply.header('retry-after', '1')
-    reply.code(statusCode).send({
-      statusCode,
-      code: error.code,
-      error: statusCode === 401 ? 'Unauthorized' : statusCode === 503 ? 'Service Unavailable' : 'Error',
-      message: statusCode === 500 ? 'Internal Server Error' : error.message,
-    })
-  })
+  app.setErrorHandler(errorHandler())
 
   // One route per mode; its strategy runs as an onRequest hook that sets request.user.
   for (const mode of MODES) {
     const authenticate = app.authenticate(mode)
+    const challenge = app.authStrategies[mode].challenge
     app.get(
       `/${service}/${mode}/me`,
       {
+        schema: {
+          summary: `Who am I, verified by \`${mode}\``,
+          tags: ['modes'],
+          security: mode === 'none' ? [] : [challenge === 'Cookie' ? { session: [] } : { bearer: [] }],
+          response: {
+            200: {
+              type: 'object',
+              required: ['sub', 'mode', 'service'],
+              properties: {
+                sub: { type: 'string', description: 'the user id (empty for none)' },
+                mode: { type: 'string' },
+                service: { type: 'string' },
+                replica: { type: 'string', description: 'which replica answered (EXPOSE_REPLICA)' },
+              },
+            },
+            401: errorRef,
+            503: errorRef,
+          },
+        },
         onRequest: async (request, reply) => {
           const end = metrics.verifySeconds.startTimer({ mode })
           try {
@@ -82,23 +113,35 @@ export async function buildDownstreamApp(
     )
   }
 
-  app.get(`/${service}/healthz`, async () => ({ status: 'ok', ...replica }))
-  app.get(`/${service}/readyz`, async (_request, reply) => {
-    const redis = await app.redis.ping().then(
-      () => 'up',
-      () => 'down',
-    )
-    const keys = app.jwks.size
-    const revocations = redis === 'up' && (await app.revocationReader.check())
-    const ready = revocations && keys > 0
-    const modes = Object.fromEntries(MODES.map((m) => [m, app.authStrategies[m].ready()]))
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ redis, revocations: revocations ? 'complete' : 'reconciling', jwksKeys: keys, modes })
-  })
-  app.get(`/${service}/metrics`, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType)
-    return metrics.registry.metrics()
-  })
+  app.get(`/${service}/openapi.json`, { schema: { hide: true } }, async () => app.swagger())
+  app.get(`/${service}/healthz`, { schema: { summary: 'Liveness', tags: ['operations'] } }, async () => ({
+    status: 'ok',
+    ...replica,
+  }))
+  app.get(
+    `/${service}/readyz`,
+    { schema: { summary: 'Readiness: Redis, revocation copies, signing keys', tags: ['operations'] } },
+    async (_request, reply) => {
+      const redis = await app.redis.ping().then(
+        () => 'up',
+        () => 'down',
+      )
+      const keys = app.jwks.size
+      const revocations = redis === 'up' && (await app.revocationReader.check())
+      const ready = revocations && keys > 0
+      const modes = Object.fromEntries(MODES.map((m) => [m, app.authStrategies[m].ready()]))
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ redis, revocations: revocations ? 'complete' : 'reconciling', jwksKeys: keys, modes })
+    },
+  )
+  app.get(
+    `/${service}/metrics`,
+    { schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType)
+      return metrics.registry.metrics()
+    },
+  )
   return app
 }

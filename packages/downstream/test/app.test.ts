@@ -40,3 +40,33 @@ test('EXPOSE_REPLICA=false keeps the replica out of every answer', async (t) => 
     assert.doesNotMatch(res.body, /orders-7/, url)
   }
 })
+
+test('openapi.json describes every mode route with its credential scheme and the shared error body', async (t) => {
+  const app = await build(t)
+  const res = await app.inject('/orders/openapi.json')
+  assert.equal(res.statusCode, 200)
+  const doc = res.json()
+  assert.equal(doc.openapi.startsWith('3.'), true)
+  for (const mode of ['none', 'session', 'session-cached', 'jwt', 'jwt-denylist', 'jwt-pushed', 'introspect']) {
+    const op = doc.paths[`/orders/${mode}/me`]?.get
+    assert.ok(op, `${mode} is described`)
+    if (mode !== 'none') {
+      assert.equal(op.security.length, 1, mode)
+      assert.ok(op.responses['401'], `${mode} documents 401`)
+    }
+  }
+  assert.deepEqual(doc.paths['/orders/session/me'].get.security, [{ session: [] }])
+  assert.deepEqual(doc.paths['/orders/jwt/me'].get.security, [{ bearer: [] }])
+  assert.ok(doc.components.schemas.ErrorBody.properties.requestId)
+  assert.equal(doc.paths['/orders/openapi.json'], undefined, 'the document does not list itself')
+})
+
+test('a refused credential answers the shared error body with the request id the gateway sent', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ url: '/orders/session/me', headers: { 'x-request-id': 'gateway-0123456789' } })
+  assert.equal(res.statusCode, 401)
+  const body = res.json()
+  assert.equal(body.requestId, 'gateway-0123456789')
+  assert.equal(body.error, 'Unauthorized')
+  assert.match(body.code, /^AUTHLAB_/)
+})

@@ -1,9 +1,10 @@
 import { asStoreError } from '@authlab/clients'
+import { errorHandler } from '@authlab/config'
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import underPressure from '@fastify/under-pressure'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { MethodNotAllowedError, RouteNotFoundError } from '../../errors.ts'
 
@@ -57,19 +58,7 @@ async function httpPlugin(fastify: FastifyInstance) {
     throw new RouteNotFoundError(`${request.method} ${request.url.split('?')[0]}`)
   })
 
-  fastify.setErrorHandler((rawError, request, reply) => {
-    const error = asStoreError(rawError) as FastifyError
-    const statusCode = error.validation ? 400 : (error.statusCode ?? 500)
-    if (statusCode >= 500) request.log.error({ err: rawError }, 'request failed')
-    else request.log.info({ code: error.code, statusCode }, error.message)
-    reply.code(statusCode).send({
-      statusCode,
-      code: error.code ?? (error.validation ? 'FST_ERR_VALIDATION' : undefined),
-      error: statusCode >= 500 && statusCode !== 503 ? 'Internal Server Error' : (error.name ?? 'Error'),
-      // Never leak internals of an unexpected failure.
-      message: statusCode === 500 ? 'Internal Server Error' : error.message,
-    })
-  })
+  fastify.setErrorHandler(errorHandler({ map: asStoreError }))
 }
 
 export default fp(httpPlugin, {
