@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, type TestContext, test } from 'node:test'
+import { MODES } from '@authlab/contract'
 import { type RedisServer, startRedis } from '@authlab/servers'
 import { buildDownstreamApp, loadDownstreamConfig } from '../src/index.ts'
 
@@ -47,7 +48,7 @@ test('openapi.json describes every mode route with its credential scheme and the
   assert.equal(res.statusCode, 200)
   const doc = res.json()
   assert.equal(doc.openapi.startsWith('3.'), true)
-  for (const mode of ['none', 'session', 'session-cached', 'jwt', 'jwt-denylist', 'jwt-pushed', 'introspect']) {
+  for (const mode of MODES) {
     const op = doc.paths[`/orders/${mode}/me`]?.get
     assert.ok(op, `${mode} is described`)
     if (mode !== 'none') {
@@ -63,7 +64,10 @@ test('openapi.json describes every mode route with its credential scheme and the
 
 test('a refused credential answers the shared error body with the request id the gateway sent', async (t) => {
   const app = await build(t)
-  const res = await app.inject({ url: '/orders/session/me', headers: { 'x-request-id': 'gateway-0123456789' } })
+  const res = await app.inject({
+    url: '/orders/session/me',
+    headers: { 'x-request-id': 'gateway-0123456789' },
+  })
   assert.equal(res.statusCode, 401)
   const body = res.json()
   assert.equal(body.requestId, 'gateway-0123456789')
