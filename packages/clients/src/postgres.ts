@@ -8,6 +8,8 @@ export interface PostgresClientOptions {
   max: number
   connectTimeoutMs: number
   statementTimeoutMs: number
+  /** Told of every error of an idle pooled connection (for a metric). */
+  onError?: (err: Error) => void
 }
 
 /**
@@ -37,7 +39,10 @@ declare module 'fastify' {
 async function postgresPlugin(fastify: FastifyInstance, opts: PostgresClientOptions) {
   const pool = createPool(opts)
   // An idle client losing its connection emits on the pool; unhandled, that kills the process.
-  pool.on('error', (err) => fastify.log.warn({ err: err.message }, 'postgres idle client error'))
+  pool.on('error', (err) => {
+    opts.onError?.(err)
+    fastify.log.warn({ err: err.message }, 'postgres idle client error')
+  })
   fastify.decorate('pg', pool)
   fastify.addHook('onClose', async () => {
     await pool.end()

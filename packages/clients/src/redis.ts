@@ -10,6 +10,8 @@ export interface RedisClientOptions {
   /** Batch commands issued in the same tick into one write: cheap throughput under load. */
   autoPipelining?: boolean
   connectionName?: string
+  /** Told of every connection error (for a metric); the plugin logs the first of an outage itself. */
+  onError?: (err: Error) => void
 }
 
 /**
@@ -59,6 +61,7 @@ async function redisPlugin(fastify: FastifyInstance, opts: RedisClientOptions) {
   // Without a listener ioredis logs every failed reconnect to stderr; route it through pino.
   let down = false
   redis.on('error', (err) => {
+    opts.onError?.(err)
     if (!down) fastify.log.warn({ err: err.message }, 'redis connection error')
     down = true
   })

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { Type } from 'typebox'
 
 // Fragments shared by every service so a variable means the same thing everywhere:
@@ -16,6 +17,8 @@ export const ServerEnv = {
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 256, default: 16384 }),
   /** Grace period for in-flight requests on SIGTERM before the process exits anyway. */
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
+  /** Names this process in logs and metrics (and downstream's x-replica); compose leaves it unset and the container hostname is used. */
+  REPLICA_ID: Type.String({ minLength: 1, default: hostname() }),
 }
 
 export const RedisEnv = {

@@ -1,5 +1,5 @@
 import { redisClient } from '@authlab/clients'
-import { ErrorBody, errorHandler, serverOptions } from '@authlab/config'
+import { ErrorBody, errorHandler, metrics as metricsPlugin, serverOptions } from '@authlab/config'
 import { CSRF_HEADER, MODES } from '@authlab/contract'
 import { verify } from '@authlab/verify'
 import swagger from '@fastify/swagger'
@@ -13,10 +13,14 @@ export async function buildDownstreamApp(
   config: DownstreamConfig,
 ): Promise<FastifyInstance> {
   const app = Fastify(serverOptions({ ...config, service, replica: config.REPLICA_ID }))
+  // First, so the store clients can count their errors and every route gets its histogram.
+  await app.register(metricsPlugin, { service, replica: config.REPLICA_ID, path: `/${service}/metrics` })
+  const metrics = createMetrics(app.metricsRegistry)
   await app.register(redisClient, {
     url: config.REDIS_URL,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     connectionName: `${service}/${config.REPLICA_ID}`,
+    onError: () => app.storeErrors.inc({ store: 'redis' }),
   })
   await app.register(verify, {
     issuer: config.JWT_ISSUER,
@@ -36,6 +40,10 @@ export async function buildDownstreamApp(
     denylistFailOpen: config.DENYLIST_FAIL_OPEN,
     introspectTimeoutMs: config.INTROSPECT_TIMEOUT_MS,
     introspectionClient: { id: config.INTROSPECTION_CLIENT_ID, secret: config.INTROSPECTION_CLIENT_SECRET },
+    feedObserver: {
+      applied: (lagMs) => metrics.feedLagSeconds.observe(Math.max(0, lagMs) / 1000),
+      resynced: () => metrics.feedResyncs.inc(),
+    },
   })
 
   await app.register(swagger, {
@@ -58,7 +66,6 @@ export async function buildDownstreamApp(
   app.addSchema(ErrorBody)
   const errorRef = { $ref: 'ErrorBody#' }
 
-  const metrics = createMetrics(service, config.REPLICA_ID)
   // Which replica answered is the demo's point; a deployment that would rather not tell turns it off.
   const replica = config.EXPOSE_REPLICA ? { replica: config.REPLICA_ID } : {}
   if (config.EXPOSE_REPLICA) {
@@ -97,15 +104,15 @@ export async function buildDownstreamApp(
         },
         onRequest: async (request, reply) => {
           const end = metrics.verifySeconds.startTimer({ mode })
+          let outcome = 'ok'
           try {
             await authenticate.call(app, request, reply)
-            metrics.decisions.inc({ mode, outcome: 'ok' })
           } catch (err) {
-            const status = (err as FastifyError).statusCode
-            metrics.decisions.inc({ mode, outcome: status === 401 ? 'unauthorized' : 'unavailable' })
+            outcome = (err as FastifyError).statusCode === 401 ? 'unauthorized' : 'unavailable'
             throw err
           } finally {
-            end()
+            end({ outcome })
+            metrics.decisions.inc({ mode, outcome })
           }
         },
       },
@@ -133,14 +140,6 @@ export async function buildDownstreamApp(
       return reply
         .code(ready ? 200 : 503)
         .send({ redis, revocations: revocations ? 'complete' : 'reconciling', jwksKeys: keys, modes })
-    },
-  )
-  app.get(
-    `/${service}/metrics`,
-    { schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
-    async (_request, reply) => {
-      reply.header('content-type', metrics.registry.contentType)
-      return metrics.registry.metrics()
     },
   )
   return app

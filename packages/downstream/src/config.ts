@@ -1,4 +1,3 @@
-import { hostname } from 'node:os'
 import { JwtEnv, loadConfig, RedisEnv, ServerEnv } from '@authlab/config'
 import { DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
 import { type Static, Type } from 'typebox'
@@ -8,8 +7,6 @@ export const DownstreamConfigSchema = Type.Object({
   ...RedisEnv,
   ...JwtEnv,
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
-  /** Shown in x-replica; compose leaves it unset and the container hostname is used. */
-  REPLICA_ID: Type.String({ default: hostname() }),
   /** x-replica header and `replica` field on answers: on for the demo, off to keep topology private. */
   EXPOSE_REPLICA: Type.Boolean({ default: true }),
   AUTH_URL: Type.String({ default: 'http://127.0.0.1:3000' }),

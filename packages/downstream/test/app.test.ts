@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, type TestContext, test } from 'node:test'
 import { MODES } from '@authlab/contract'
-import { type RedisServer, startRedis } from '@authlab/servers'
+import { type RedisServer, seriesValue, startRedis } from '@authlab/servers'
 import { buildDownstreamApp, loadDownstreamConfig } from '../src/index.ts'
 
 let redis: RedisServer
@@ -73,4 +73,26 @@ test('a refused credential answers the shared error body with the request id the
   assert.equal(body.requestId, 'gateway-0123456789')
   assert.equal(body.error, 'Unauthorized')
   assert.match(body.code, /^AUTHLAB_/)
+})
+
+test('verifications are counted and timed by mode and outcome, refusals too, in the replica-labelled exposition', async (t) => {
+  const app = await build(t)
+  await app.inject('/orders/none/me')
+  await app.inject('/orders/session/me')
+  const body = (await app.inject('/orders/metrics')).body
+  const replica = { service: 'orders', replica: 'orders-7' }
+  const refused = { mode: 'session', outcome: 'unauthorized', ...replica }
+  assert.equal(seriesValue(body, 'authlab_verify_duration_seconds_count', refused), 1)
+  assert.equal(seriesValue(body, 'authlab_auth_decisions_total', refused), 1)
+  assert.equal(
+    seriesValue(body, 'authlab_auth_decisions_total', { mode: 'none', outcome: 'ok', ...replica }),
+    1,
+  )
+  const route = { route: '/orders/session/me', status_code: '401', ...replica }
+  assert.equal(seriesValue(body, 'http_request_duration_seconds_count', route), 1)
+  assert.equal(
+    seriesValue(body, 'authlab_revocation_feed_resyncs_total', replica),
+    0,
+    'no auth, no marker: no sync yet',
+  )
 })

@@ -7,6 +7,13 @@ import type { FeedMessage } from './writer.ts'
 export interface FeedOptions {
   heartbeatMs?: number
   log?: { warn(obj: object, msg: string): void }
+  /** Told of every message applied in order (with its lag behind the writer) and every resync. */
+  observer?: FeedObserver
+}
+
+export interface FeedObserver {
+  applied(lagMs: number): void
+  resynced(): void
 }
 
 /**
@@ -27,6 +34,7 @@ export class RevocationFeed {
   readonly #subscriber: Redis
   readonly #heartbeatMs: number
   readonly #log: NonNullable<FeedOptions['log']>
+  readonly #observer: FeedObserver | undefined
   readonly #logins = new Map<string, number>()
   readonly #jtis = new Map<string, number>()
   readonly #cutoffs = new Map<string, { cutoff: number; expiresAt: number }>()
@@ -46,6 +54,7 @@ export class RevocationFeed {
     this.#reader = reader
     this.#heartbeatMs = opts.heartbeatMs ?? 250
     this.#log = opts.log ?? { warn() {} }
+    this.#observer = opts.observer
     // A subscribed connection can do nothing else, so it is one of its own. It resubscribes
     // itself (not ioredis' autoResubscribe) so that it knows when the subscription is confirmed.
     this.#subscriber = redis.duplicate({
@@ -139,6 +148,7 @@ export class RevocationFeed {
       return
     }
     this.#rev = message.rev
+    if (message.at !== undefined) this.#observer?.applied(Date.now() - message.at)
   }
 
   #resync(): Promise<void> {
@@ -170,6 +180,7 @@ export class RevocationFeed {
       this.#held = undefined
       this.#synced = true
       this.#resyncs++
+      this.#observer?.resynced()
       for (const m of held) this.#apply(m)
       if (this.#synced) this.#freshAt = sentAt
     } catch (err) {

@@ -1,5 +1,5 @@
 export { RevocationsNotReadyError } from './errors.ts'
-export { type FeedOptions, RevocationFeed } from './feed.ts'
+export { type FeedObserver, type FeedOptions, RevocationFeed } from './feed.ts'
 export { hashSessionId } from './keys.ts'
 export { revocationLog } from './log.ts'
 export { type ReaderOptions, RevocationReader, redisRunId, type Snapshot } from './reader.ts'

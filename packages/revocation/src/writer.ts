@@ -43,7 +43,7 @@ if not gen then
   redis.call('HSET', KEYS[2], 'gen', gen)
 end
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('PUBLISH', ARGV[3], '{"gen":"' .. gen .. '","rev":' .. rev .. ',"entries":' .. ARGV[5] .. '}')
+redis.call('PUBLISH', ARGV[3], '{"gen":"' .. gen .. '","rev":' .. rev .. ',"at":' .. ARGV[1] .. ',"entries":' .. ARGV[5] .. '}')
 return rev
 `
 
@@ -51,6 +51,8 @@ return rev
 export interface FeedMessage {
   gen: string
   rev: number
+  /** The writer's clock when it revoked (ms): a subscriber's lag is its own clock minus this. */
+  at?: number
   entries: Revocation[]
 }
 

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { type RedisServer, startRedis } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import {
+  type FeedObserver,
   RevocationFeed,
   RevocationReader,
   RevocationWriter,
@@ -57,10 +58,14 @@ async function store(t: { after(fn: () => unknown): void }) {
 }
 
 /** A feed on its own connection, synced, closed when the test ends. */
-async function syncedFeed(t: { after(fn: () => unknown): void }, reader: RevocationReader) {
+async function syncedFeed(
+  t: { after(fn: () => unknown): void },
+  reader: RevocationReader,
+  observer?: FeedObserver,
+) {
   const feedClient = client()
   t.after(() => feedClient.disconnect())
-  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50 })
+  const feed = new RevocationFeed(feedClient, reader, { heartbeatMs: 50, ...(observer ? { observer } : {}) })
   feed.start()
   t.after(() => feed.close())
   await until('feed synced', () => feed.synced)
@@ -228,4 +233,23 @@ test('a gap in the revision sequence is detected and repaired by a resync', asyn
   await until('resynced', () => feed.resyncs > resyncs && feed.synced)
   assert.equal(feed.isRevoked(missed), true)
   await writer.revoke({ entries: [], sessionHashes: [], watermark: 0 })
+})
+
+test("the feed's observer hears each applied revocation with its lag behind the writer, and each resync", async (t) => {
+  const { writer, reader } = await store(t)
+  const lags: number[] = []
+  let resyncs = 0
+  const feed = await syncedFeed(t, reader, { applied: (ms) => lags.push(ms), resynced: () => resyncs++ })
+  assert.equal(resyncs, feed.resyncs, 'the first sync is a resync')
+  assert.ok(resyncs >= 1)
+  const revoked = token()
+  await writer.revoke({
+    entries: [{ kind: 'jti', value: revoked.jti, expiresAt: soon() }],
+    sessionHashes: [],
+    watermark: 0,
+  })
+  await until('applied', () => feed.isRevoked(revoked))
+  assert.equal(lags.length, 1)
+  // Writer and feed share this process's clock: the lag is a real, non-negative duration.
+  assert.ok(Number.isFinite(lags[0]) && (lags[0] as number) >= 0, String(lags[0]))
 })

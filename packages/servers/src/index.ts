@@ -9,6 +9,7 @@ import { hasBinary } from './process.ts'
 import { type RedisOptions, type RedisServer, startNativeRedis } from './redis.ts'
 
 export { BinaryNotFoundError, ServerStartError, UnsupportedOperationError } from './errors.ts'
+export { seriesValue } from './exposition.ts'
 export type { PostgresOptions, PostgresServer } from './postgres.ts'
 export {
   findBinary,

@@ -1,5 +1,5 @@
 import type { AccessClaims, Mode } from '@authlab/contract'
-import type { RevocationReader } from '@authlab/revocation'
+import type { FeedObserver, RevocationReader } from '@authlab/revocation'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 
 export interface Principal {
@@ -58,4 +58,6 @@ export interface VerifyOptions {
   introspectTimeoutMs: number
   /** This service's introspection client credential (RFC 7662 §2.1: auth requires one). */
   introspectionClient: { id: string; secret: string }
+  /** Told of jwt-pushed's feed: each revocation applied (its lag) and each resync. For metrics. */
+  feedObserver?: FeedObserver
 }

@@ -1,10 +1,11 @@
-import { serverOptions } from '@authlab/config'
+import { metrics, serverOptions } from '@authlab/config'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AuthConfig } from './config.ts'
 import credentials from './plugins/app/credentials.ts'
 import http from './plugins/app/http.ts'
 import keys from './plugins/app/keys.ts'
 import loginThrottle from './plugins/app/login-throttle.ts'
+import authMetrics from './plugins/app/metrics.ts'
 import migrations from './plugins/app/migrations.ts'
 import revocations from './plugins/app/revocations.ts'
 import users from './plugins/app/users.ts'
@@ -23,6 +24,9 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   })
   try {
+    // First, so the store clients can count their errors and every route gets its histogram.
+    await app.register(metrics, { service: 'auth', replica: config.REPLICA_ID, path: '/auth/metrics' })
+    await app.register(authMetrics)
     await app.register(stores, { config })
     await app.register(migrations, { config })
     await app.register(http)

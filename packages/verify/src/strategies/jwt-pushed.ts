@@ -9,7 +9,7 @@ import type { Strategy, StrategyContext } from '../types.ts'
  * complete within `pushedMaxStalenessMs`, then fails closed (503).
  */
 export function jwtPushedStrategy(ctx: StrategyContext, redis: Redis): Strategy & { feed: RevocationFeed } {
-  const feed = new RevocationFeed(redis, ctx.reader, { log: ctx.log })
+  const feed = new RevocationFeed(redis, ctx.reader, { log: ctx.log, observer: ctx.options.feedObserver })
   feed.start()
   const bound = ctx.options.pushedMaxStalenessMs
   return {

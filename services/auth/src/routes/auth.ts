@@ -172,6 +172,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     {
       schema: { tags: ['auth'], body: LoginBody, response: { 200: LoginResponse, ...errors } },
       preHandler: loginLimits,
+      onResponse: fastify.authMetrics.countOutcome(fastify.authMetrics.logins),
     },
     async (request, reply) => {
       const account = accountOf(request)
@@ -213,6 +214,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     {
       preValidation: optionalBody,
       schema: { tags: ['auth'], body: RefreshBody, response: { 200: TokenPair, ...errors } },
+      onResponse: fastify.authMetrics.countOutcome(fastify.authMetrics.refreshes),
     },
     async (request, reply) => {
       const fromBody = request.body?.refreshToken
@@ -242,6 +244,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   app.post('/auth/logout', revokeRoute, async (request, reply) => {
     const ref = await resolveLogin(request)
     await fastify.revocations.logout(ref, ref.jti)
+    fastify.authMetrics.revocations.inc({ reason: 'logout' })
     clearCookies(reply)
     return reply.code(204).send(null)
   })
@@ -249,6 +252,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   app.post('/auth/logout-all', revokeRoute, async (request, reply) => {
     const ref = await resolveLogin(request)
     await fastify.revocations.logoutAll(ref.userId)
+    fastify.authMetrics.revocations.inc({ reason: 'logout-all' })
     clearCookies(reply)
     return reply.code(204).send(null)
   })

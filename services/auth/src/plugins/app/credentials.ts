@@ -143,7 +143,10 @@ export class Credentials {
     })
     // Thrown after the transaction so the reuse revocation commits.
     if (outcome.kind === 'invalid') throw new RefreshInvalidError()
-    if (outcome.kind === 'reused') throw new RefreshReusedError()
+    if (outcome.kind === 'reused') {
+      this.#fastify.authMetrics.revocations.inc({ reason: 'refresh-token-reuse' })
+      throw new RefreshReusedError()
+    }
     return {
       accessToken: this.#signAccess(outcome.userId, outcome.loginId),
       expiresIn: this.#config.ACCESS_TOKEN_TTL_S,

@@ -1,4 +1,4 @@
-import { asStoreError } from '@authlab/clients'
+import { asStoreError, storeUnavailableReason } from '@authlab/clients'
 import { errorHandler } from '@authlab/config'
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
@@ -58,7 +58,13 @@ async function httpPlugin(fastify: FastifyInstance) {
     throw new RouteNotFoundError(`${request.method} ${request.url.split('?')[0]}`)
   })
 
-  fastify.setErrorHandler(errorHandler({ map: asStoreError }))
+  // A request that failed because a store could not answer is a store error too.
+  const map = (err: unknown) => {
+    const store = storeUnavailableReason(err)
+    if (store) fastify.storeErrors.inc({ store: store.toLowerCase() })
+    return asStoreError(err)
+  }
+  fastify.setErrorHandler(errorHandler({ map }))
 }
 
 export default fp(httpPlugin, {

@@ -11,11 +11,13 @@ export default fp(
       max: config.PG_POOL_MAX,
       connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+      onError: () => fastify.storeErrors.inc({ store: 'postgres' }),
     })
     await fastify.register(redisClient, {
       url: config.REDIS_URL,
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       connectionName: 'authlab-auth',
+      onError: () => fastify.storeErrors.inc({ store: 'redis' }),
     })
   },
   { name: 'authlab-auth-stores', fastify: '5.x' },
