@@ -2,9 +2,13 @@
 # The two commands of the README:
 #   bash scripts/run.sh demo   set up, start a native cluster, run the quick bench, print the table
 #   bash scripts/run.sh test   set up, then typecheck, lint and every test (with Docker: compose too)
+#   bash scripts/run.sh setup  only set up (Node 24 and pnpm into .tools/, the servers from apt)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 case "${1:-}" in
+  setup)
+    say "done: put the project's Node first with  export PATH=\"$root/.tools/node/bin:\$PATH\""
+    ;;
   demo)
     shift
     exec pnpm demo "$@"
@@ -27,7 +31,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    echo "usage: bash scripts/run.sh demo|test" >&2
+    echo "usage: bash scripts/run.sh setup|demo|test" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by scripts/run.sh and .ci/run: installs what authlab needs, skipping what is present.
-# Node 24 and pnpm go into .tools/ (nothing global); redis-server, postgresql and nginx come from
-# apt when missing. Leaves PATH pointing at the project's Node.
+# Node 24 and pnpm go into .tools/ (nothing global); redis-server, postgresql, nginx and prometheus
+# come from apt when missing. Leaves PATH pointing at the project's Node.
 set -euo pipefail
 
 NODE_VERSION=24.21.0
@@ -38,20 +38,28 @@ if [ -n "$go_bin" ] && [ ! "$root/.tools/bin/delay-relay" -nt "$root/loadtest/re
   (cd "$root/loadtest/relay" && GOFLAGS=-mod=mod "$go_bin" build -o "$root/.tools/bin/delay-relay" .)
 fi
 
+# Each entry: the apt package and the system service it starts (Debian starts what it installs).
 missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || command -v postgres >/dev/null || missing+=(postgresql)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v redis-server >/dev/null || missing+=(redis-server:redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || command -v postgres >/dev/null || missing+=(postgresql:postgresql)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light:nginx)
+# Prometheus for `pnpm cluster --prometheus` and the scrape test.
+command -v prometheus >/dev/null || missing+=(prometheus:prometheus)
+# jq for the README's "Try it" block; chromium for the browser demo's test. They start nothing.
+command -v jq >/dev/null || missing+=(jq:)
+command -v chromium >/dev/null || missing+=(chromium:)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  say "installing ${missing[*]} with apt-get"
+  packages=("${missing[@]%%:*}")
+  say "installing ${packages[*]} with apt-get"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The Debian packages start system-wide servers; authlab runs its own on free ports instead.
-  $sudo service redis-server stop >/dev/null 2>&1 || true
-  $sudo service postgresql stop >/dev/null 2>&1 || true
-  $sudo service nginx stop >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  # authlab runs its own servers on free ports. Stop the system-wide ones the packages just
+  # started, and only those: a Redis, Postgres or nginx that was already installed is left alone.
+  for entry in "${missing[@]}"; do
+    [ -z "${entry##*:}" ] || $sudo service "${entry##*:}" stop >/dev/null 2>&1 || true
+  done
 fi
 
 cd "$root"

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+import { type PrometheusServer, startPrometheus } from '@authlab/servers'
 import { startCluster } from './cluster.ts'
 
 const { values } = parseArgs({
   options: {
     replicas: { type: 'string', default: process.env.REPLICAS ?? '3' },
     port: { type: 'string', default: process.env.GATEWAY_PORT ?? '8080' },
+    // Debian's prometheus scraping auth and every replica (apt-get install prometheus).
+    prometheus: { type: 'boolean', default: false },
   },
 })
 const replicas = Number(values.replicas)
@@ -19,6 +22,16 @@ console.log(`  redis ${cluster.redis.url}   postgres ${cluster.postgres.url}`)
 for (const [service, list] of cluster.replicas) {
   console.log(`  ${service}: ${list.map((r) => `${r.replica} :${r.port}`).join(', ')}`)
 }
+let prometheus: PrometheusServer | undefined
+if (values.prometheus) {
+  prometheus = await startPrometheus({ jobs: cluster.scrapeJobs(), scrapeIntervalS: 5 }).catch(
+    async (err) => {
+      await cluster.close()
+      throw err
+    },
+  )
+  console.log(`  prometheus ${prometheus.url} (targets: ${prometheus.url}/targets)`)
+}
 console.log(`  logs in ${cluster.logDir}; Ctrl-C stops everything and removes its data`)
 
 let stopping = false
@@ -26,6 +39,7 @@ const stop = async (signal: string) => {
   if (stopping) return
   stopping = true
   console.log(`${signal}: stopping the cluster`)
+  await prometheus?.close()
   await cluster.close()
   process.exit(0)
 }

@@ -10,6 +10,7 @@ import {
   type PostgresServer,
   processTree,
   type RedisServer,
+  type ScrapeJob,
   startNginx,
   startPostgres,
   startRedis,
@@ -187,6 +188,18 @@ export class Cluster {
         await sleep(50)
       }
     }
+  }
+
+  /** What Prometheus scrapes: auth and every replica, each service on its own metrics path. */
+  scrapeJobs(): ScrapeJob[] {
+    return [
+      { job: 'auth', metricsPath: '/auth/metrics', targets: [`127.0.0.1:${this.auth.port}`] },
+      ...[...this.replicas].map(([service, list]) => ({
+        job: service,
+        metricsPath: `/${service}/metrics`,
+        targets: list.map((r) => `127.0.0.1:${r.port}`),
+      })),
+    ]
   }
 
   /** Every OS process of the cluster by role (for CPU pinning or limits). */

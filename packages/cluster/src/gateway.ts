@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 
 const TEMPLATE = new URL('../../../infra/nginx/authlab.conf.template', import.meta.url)
+const DEMO_ROOT = new URL('../../../infra/demo', import.meta.url).pathname
 
 export interface GatewayLayout {
   listen: string
@@ -34,6 +35,7 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
     PROFILE_SERVERS: serverLines(layout.upstreams.profile ?? []),
     GATEWAY_LOGIN_RATE: layout.loginRate ?? GATEWAY_DEFAULTS.loginRate,
     GATEWAY_LOGIN_BURST: String(layout.loginBurst ?? GATEWAY_DEFAULTS.loginBurst),
+    DEMO_ROOT,
   }
   // ${ACCESS_LOG} is left for startNginx, which owns the log location.
   return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)

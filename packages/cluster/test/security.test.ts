@@ -56,11 +56,15 @@ test("one request id from nginx to the replica: the gateway's X-Request-Id is in
 })
 let n = 0
 
-test('the gateway does not route introspection, readiness, metrics or OpenAPI; the services still serve them', async () => {
+test('the gateway does not route introspection, readiness, metrics, OpenAPI or Swagger UI; the services still serve them', async () => {
   const internal = [
     ['POST', '/auth/introspect'],
     ['GET', '/auth/readyz'],
+    ['GET', '/auth/metrics'],
     ['GET', '/auth/openapi.json'],
+    ['GET', '/auth/docs'],
+    ['GET', '/auth/docs/static/index.html'],
+    ['GET', '/orders/openapi.json'],
     ['GET', '/orders/readyz'],
     ['GET', '/orders/metrics'],
     ['GET', '/profile/readyz'],
@@ -74,6 +78,10 @@ test('the gateway does not route introspection, readiness, metrics or OpenAPI; t
   assert.equal((await fetch(`${cluster.auth.url}/auth/readyz`)).status, 200, 'auth serves readyz itself')
   const replica = cluster.replica('orders', 0)
   assert.equal((await fetch(`${replica.url}/orders/metrics`)).status, 200, 'a replica serves its metrics')
+  assert.equal((await fetch(`${cluster.auth.url}/auth/metrics`)).status, 200, 'auth serves its metrics')
+  const docs = await fetch(`${cluster.auth.url}/auth/docs/static/index.html`)
+  assert.equal(docs.status, 200, 'auth serves Swagger UI on its own port (development)')
+  assert.match(await docs.text(), /swagger-ui/i)
   const direct = await fetch(`${cluster.auth.url}/auth/introspect`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

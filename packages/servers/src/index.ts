@@ -50,3 +50,11 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   return (await selectBackend()) === 'containers' ? startPostgresContainer(opts) : startNativePostgres(opts)
 }
 export { type NginxOptions, type NginxServer, startNginx } from './nginx.ts'
+export {
+  type PrometheusOptions,
+  type PrometheusServer,
+  type PrometheusTarget,
+  prometheusConfig,
+  type ScrapeJob,
+  startPrometheus,
+} from './prometheus.ts'

@@ -1,4 +1,5 @@
 import { metrics, serverOptions } from '@authlab/config'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AuthConfig } from './config.ts'
 import credentials from './plugins/app/credentials.ts'
@@ -30,6 +31,8 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
     await app.register(stores, { config })
     await app.register(migrations, { config })
     await app.register(http)
+    // Development aid: the OpenAPI document, browsable. Off in production unless API_DOCS=true.
+    if (config.API_DOCS) await app.register(swaggerUi, { routePrefix: '/auth/docs' })
     await app.register(keys, { config })
     await app.register(users, { config })
     await app.register(loginThrottle, { config })
