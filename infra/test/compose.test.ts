@@ -189,6 +189,49 @@ test('the k6 service (profile loadtest) mounts loadtest/ and targets the gateway
   assert.equal(plain.services.k6, undefined, 'not part of a plain `up`')
 })
 
+test('the observability profile: Prometheus (Docker DNS discovery of every service) and Grafana with the dashboard, on 127.0.0.1; checked by compose config only, never run', async () => {
+  type Service = {
+    image: string
+    profiles?: string[]
+    ports?: { host_ip: string }[]
+    volumes: { source: string; target: string }[]
+  }
+  const config = JSON.parse(await compose('--profile', 'observability', 'config', '--format', 'json')) as {
+    services: Record<string, Service>
+  }
+  const prometheus = config.services.prometheus!
+  const grafana = config.services.grafana!
+  for (const s of [prometheus, grafana]) {
+    assert.deepEqual(s.profiles, ['observability'])
+    assert.ok(
+      s.ports?.every((p) => p.host_ip === '127.0.0.1'),
+      'published on loopback only',
+    )
+  }
+  assert.ok(prometheus.volumes.some((v) => v.source.endsWith('/infra/prometheus/prometheus.yml')))
+  assert.ok(grafana.volumes.some((v) => v.source.endsWith('/infra/grafana/dashboards')))
+  assert.ok(grafana.volumes.some((v) => v.source.endsWith('/infra/grafana/provisioning')))
+  const plain = JSON.parse(await compose('config', '--format', 'json')) as {
+    services: Record<string, unknown>
+  }
+  assert.equal(plain.services.prometheus, undefined, 'not part of a plain `up`')
+})
+
+test('the demo page is served by the compose gateway under its own CSP, over TLS', async () => {
+  const page = await fetch(`${base}/demo/`)
+  assert.equal(page.status, 200)
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+  assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/)
+  assert.match(page.headers.get('strict-transport-security') ?? '', /max-age=/)
+  assert.match(await page.text(), /<script src="demo.js"/)
+  const script = await fetch(`${base}/demo/demo.js`)
+  assert.match(script.headers.get('content-type') ?? '', /javascript/)
+  await script.arrayBuffer()
+  const api = await fetch(`${base}/orders/none/me`)
+  assert.match(api.headers.get('content-security-policy') ?? '', /^default-src 'none'/)
+  await api.arrayBuffer()
+})
+
 test('every container runs with a read-only root (postgres excepted), no capabilities it does not need, no privilege escalation, a memory limit and a 15 s stop grace', async () => {
   const ids = (await compose('ps', '-q')).trim().split('\n').filter(Boolean)
   assert.ok(ids.length >= 9, `containers: ${ids.length}`)

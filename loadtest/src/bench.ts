@@ -507,6 +507,17 @@ async function networkPhase(o: {
     // Fresh processes run interpreted: one saturating pass over every mode before any figure.
     const mixed = (MODES as readonly Mode[]).flatMap((mode) => requestPool(mode, pool))
     await o.generator.saturate(cluster.url, mixed, { connections: CONNECTIONS, durationS: 3 })
+    // And one discarded fixed-rate round: without it the first delay measured ran on code paths
+    // (introspection at auth, the fixed-rate generator) still warming up, and read slower than the
+    // next, larger delay.
+    for (const mode of MODES as readonly Mode[]) {
+      await fixedRate(cluster.url, requestPool(mode, pool), {
+        rate: NETWORK_RATE_RPS,
+        durationS: NETWORK_WINDOW_S,
+        cpus: o.generatorCpus,
+        fallback: o.generator,
+      })
+    }
     const delays: NonNullable<Results['network']>['delays'] = []
     for (const delayMs of o.delaysMs) {
       await Promise.all([...relays.values()].map((r) => r.setDelay(delayMs)))
