@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
@@ -453,6 +456,58 @@ test('a client rotating X-Forwarded-For gets no fresh budget: 50 wrong logins on
   }
   const first429 = seen.indexOf(429)
   assert.ok(first429 >= 0 && first429 < 25, `first 429 at attempt ${first429 + 1}: ${seen.join(',')}`)
+})
+
+test('the observability profile for real: Prometheus finds every replica through Docker DNS and its targets API shows each one up', async (t) => {
+  // With stand-in base images (no registry, as here) there is no prom/prometheus to pull: build a
+  // stand-in from the REDIS_IMAGE one (Debian) and this machine's Debian prometheus binary, with the
+  // official image's interface (the binary as entrypoint, running as nobody). With registry access
+  // and no PROMETHEUS_IMAGE, compose pulls its pinned official image.
+  let image = process.env.PROMETHEUS_IMAGE
+  if (!image && process.env.REDIS_IMAGE?.startsWith('authlab-standin/')) {
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-prometheus-image-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    await copyFile('/usr/bin/prometheus', join(dir, 'prometheus'))
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      `FROM ${process.env.REDIS_IMAGE}\nCOPY prometheus /bin/prometheus\nUSER nobody\nENTRYPOINT ["/bin/prometheus"]\n`,
+    )
+    image = 'authlab-standin/prometheus:debian'
+    await run('docker', ['build', '-q', '-t', image, dir], { timeout: 5 * 60_000 })
+  }
+  const port = await freePort()
+  const promEnv = { ...env, ...(image ? { PROMETHEUS_IMAGE: image } : {}), PROMETHEUS_PORT: String(port) }
+  const withProfile = (...args: string[]) =>
+    run('docker', ['compose', '-p', PROJECT, '--profile', 'observability', ...args], {
+      cwd: ROOT,
+      env: promEnv,
+      timeout: 5 * 60_000,
+    })
+  await withProfile('up', '-d', '--no-recreate', 'prometheus')
+  t.after(() => withProfile('rm', '-sf', 'prometheus').catch(() => {}))
+  const expected: Record<string, number> = { auth: 1 }
+  for (const service of ['orders', 'profile']) {
+    expected[service] = (await compose('ps', '-q', service)).trim().split('\n').filter(Boolean).length
+  }
+  const deadline = Date.now() + 60_000
+  let up: Record<string, number> = {}
+  for (;;) {
+    const res = await globalThis
+      .fetch(`http://127.0.0.1:${port}/api/v1/targets?state=active`)
+      .then(
+        (r) =>
+          r.json() as Promise<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>,
+      )
+      .catch(() => undefined)
+    up = {}
+    for (const target of res?.data.activeTargets ?? []) {
+      if (target.health === 'up') up[target.labels.job] = (up[target.labels.job] ?? 0) + 1
+    }
+    if (Object.entries(expected).every(([job, n]) => up[job] === n)) break
+    if (Date.now() > deadline) break
+    await sleep(1000)
+  }
+  assert.deepEqual(up, expected, 'every container of every service scraped and up')
 })
 
 test('docker compose down -v leaves no container, network or volume behind', async () => {
