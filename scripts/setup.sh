@@ -64,4 +64,5 @@ fi
 
 cd "$root"
 pnpm install --frozen-lockfile --reporter=silent
-say "ready: node $(node --version), pnpm $(pnpm --version), $(redis-server --version | cut -d' ' -f3), nginx $( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | cut -d/ -f2)"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+say "ready: node $(node --version), pnpm $(pnpm --version), redis $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/'), nginx $("$nginx_bin" -v 2>&1 | cut -d/ -f2)"
