@@ -19,6 +19,7 @@ const started = Date.now()
 const cluster = await startCluster({ replicas, port, onProgress: (m) => console.log(`… ${m}`) })
 console.log(`cluster ready at ${cluster.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
 console.log(`  redis ${cluster.redis.url}   postgres ${cluster.postgres.url}`)
+console.log(`  auth ${cluster.auth.url} (Swagger UI: ${cluster.auth.url}/auth/docs)`)
 for (const [service, list] of cluster.replicas) {
   console.log(`  ${service}: ${list.map((r) => `${r.replica} :${r.port}`).join(', ')}`)
 }

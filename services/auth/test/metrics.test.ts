@@ -6,6 +6,9 @@ import { build, PASSWORD, registerAndLogin, sharedStores } from './helper.ts'
 
 const stores = sharedStores()
 
+const refresh = (app: FastifyInstance, refreshToken: string) =>
+  app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } })
+
 async function sample(app: FastifyInstance, name: string, labels: Record<string, string>): Promise<number> {
   const res = await app.inject('/auth/metrics')
   assert.equal(res.statusCode, 200)
@@ -28,12 +31,8 @@ test('auth exports logins by outcome, committed revocations by reason, and HTTP 
   })
   assert.equal(out.statusCode, 204)
   // The refresh token of a revoked login is spent: presenting it is refused, not counted as a revocation.
-  const refresh = await app.inject({
-    method: 'POST',
-    url: '/auth/refresh',
-    payload: { refreshToken: user.login.refreshToken },
-  })
-  assert.equal(refresh.statusCode, 401)
+  const spent = await refresh(app, user.login.refreshToken)
+  assert.equal(spent.statusCode, 401)
 
   const labels = { service: 'auth', replica: 'auth-1' }
   assert.equal(await sample(app, 'authlab_logins_total', { outcome: 'ok', ...labels }), 1)
@@ -57,17 +56,9 @@ test('auth exports logins by outcome, committed revocations by reason, and HTTP 
 test('a reused refresh token counts one refresh-token-reuse revocation', async (t) => {
   const app = await build(t, stores(), { REPLICA_ID: 'auth-2', REFRESH_REUSE_GRACE_MS: '0' })
   const user = await registerAndLogin(app)
-  const first = await app.inject({
-    method: 'POST',
-    url: '/auth/refresh',
-    payload: { refreshToken: user.login.refreshToken },
-  })
+  const first = await refresh(app, user.login.refreshToken)
   assert.equal(first.statusCode, 200)
-  const reuse = await app.inject({
-    method: 'POST',
-    url: '/auth/refresh',
-    payload: { refreshToken: user.login.refreshToken },
-  })
+  const reuse = await refresh(app, user.login.refreshToken)
   assert.equal(reuse.statusCode, 401)
   const labels = { service: 'auth', replica: 'auth-2' }
   assert.equal(
