@@ -56,9 +56,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   # authlab runs its own servers on free ports. Stop the system-wide ones the packages just
-  # started, and only those: a Redis, Postgres or nginx that was already installed is left alone.
+  # started and keep them from starting at boot (Debian's prometheus would listen on every
+  # interface), and only those: a Redis, Postgres or nginx that was already installed is left alone.
   for entry in "${missing[@]}"; do
-    [ -z "${entry##*:}" ] || $sudo service "${entry##*:}" stop >/dev/null 2>&1 || true
+    svc="${entry##*:}"
+    [ -n "$svc" ] || continue
+    $sudo service "$svc" stop >/dev/null 2>&1 || true
+    $sudo systemctl disable "$svc" >/dev/null 2>&1 || $sudo update-rc.d "$svc" disable >/dev/null 2>&1 || true
   done
 fi
 

@@ -70,7 +70,9 @@ before(async () => {
 
 after(async () => {
   await tls?.close()
-  await compose('down', '-v', '--remove-orphans', '--timeout', '5').catch(() => {})
+  await compose('--profile', 'observability', 'down', '-v', '--remove-orphans', '--timeout', '5').catch(
+    () => {},
+  )
 })
 
 interface Login {
@@ -197,6 +199,7 @@ test('the observability profile: Prometheus (Docker DNS discovery of every servi
     image: string
     profiles?: string[]
     ports?: { host_ip: string }[]
+    networks?: Record<string, unknown>
     volumes: { source: string; target: string }[]
   }
   const config = JSON.parse(await compose('--profile', 'observability', 'config', '--format', 'json')) as {
@@ -214,6 +217,8 @@ test('the observability profile: Prometheus (Docker DNS discovery of every servi
   assert.ok(prometheus.volumes.some((v) => v.source.endsWith('/infra/prometheus/prometheus.yml')))
   assert.ok(grafana.volumes.some((v) => v.source.endsWith('/infra/grafana/dashboards')))
   assert.ok(grafana.volumes.some((v) => v.source.endsWith('/infra/grafana/provisioning')))
+  assert.deepEqual(Object.keys(grafana.networks ?? {}), ['observability'], 'Grafana reaches Prometheus only')
+  assert.deepEqual(Object.keys(prometheus.networks ?? {}).sort(), ['default', 'observability'])
   const plain = JSON.parse(await compose('config', '--format', 'json')) as {
     services: Record<string, unknown>
   }
@@ -511,7 +516,8 @@ test('the observability profile for real: Prometheus finds every replica through
 })
 
 test('docker compose down -v leaves no container, network or volume behind', async () => {
-  await compose('down', '-v', '--remove-orphans', '--timeout', '5')
+  // With the profile, so the observability network an earlier test created goes too.
+  await compose('--profile', 'observability', 'down', '-v', '--remove-orphans', '--timeout', '5')
   const filter = `label=com.docker.compose.project=${PROJECT}`
   for (const kind of [
     ['ps', '-a'],

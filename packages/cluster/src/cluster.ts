@@ -285,7 +285,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       'auth',
       'auth-1',
       authPort,
-      { ...env, REDIS_URL: redis.urlFor('auth') },
+      // The native runner is the development setup: Swagger UI on auth's own port.
+      { API_DOCS: 'true', ...env, REDIS_URL: redis.urlFor('auth') },
       logDir,
     )
     started.push({ close: () => auth.stop() })

@@ -18,7 +18,7 @@ export function requestId(req: IncomingMessage): string {
 /**
  * The one error handler of every service. The body: `statusCode`, `code` (AUTHLAB_… for our errors,
  * FST_… for the framework's), `error` (the status text of RFC 9110, from node:http), `message`
- * (never an internal detail: a 500 says only "Internal Server Error") and `requestId`. Client errors
+ * (never an internal detail: a 5xx says only its status text, except authlab's own 503s) and `requestId`. Client errors
  * are logged at info and 503s at warn, each with its reason and its cause; anything else at error
  * with the whole error. `map` turns library errors into ours first (a store outage
  * into a 503).
@@ -41,7 +41,11 @@ export function errorHandler(opts: { map?: (error: unknown) => unknown } = {}) {
       statusCode,
       code,
       error: STATUS_CODES[statusCode] ?? 'Error',
-      message: statusCode === 500 ? 'Internal Server Error' : error.message,
+      // A 5xx says only its status text, unless it is one of ours saying which store is down.
+      message:
+        statusCode < 500 || (statusCode === 503 && code.startsWith('AUTHLAB_'))
+          ? error.message
+          : (STATUS_CODES[statusCode] ?? 'Internal Server Error'),
       requestId: request.id,
     })
   }

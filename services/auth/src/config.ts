@@ -57,11 +57,8 @@ export const AuthConfigSchema = Type.Object({
   /** OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. */
   ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, default: 19456 }),
   ARGON2_TIME_COST: Type.Integer({ minimum: 2, default: 2 }),
-  /**
-   * Swagger UI at /auth/docs on auth's own port (the gateway does not route it). Unset: on, unless
-   * NODE_ENV=production.
-   */
-  API_DOCS: Type.Optional(Type.Boolean()),
+  /** Swagger UI at /auth/docs on auth's own port (the gateway does not route it); the native runner turns it on. */
+  API_DOCS: Type.Boolean({ default: false }),
 })
 
 export type AuthConfig = Static<typeof AuthConfigSchema>
@@ -81,5 +78,5 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
       `KEY_ROTATION_INTERVAL_S (${config.KEY_ROTATION_INTERVAL_S}) must exceed JWT_KEY_PUBLISH_DELAY_S (${config.JWT_KEY_PUBLISH_DELAY_S})`,
     )
   }
-  return { ...config, API_DOCS: config.API_DOCS ?? env.NODE_ENV !== 'production' }
+  return config
 }
