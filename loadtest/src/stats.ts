@@ -1,16 +1,7 @@
 import type { Estimate } from './results.ts'
 
-/** mulberry32: a small seeded generator, so a run's window order can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// The seeded generator is shared with the chaos test; the bench's callers import it from here.
+export { seeded } from '@authlab/servers'
 
 /** Fisher–Yates with the given generator; returns a new array. */
 export function shuffle<T>(items: readonly T[], random: () => number): T[] {

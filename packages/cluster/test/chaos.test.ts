@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mode } from '@authlab/contract'
+import { seeded } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import { type Cluster, startCluster } from '../src/index.ts'
 
@@ -40,18 +41,7 @@ const FAULTS = [
 ] as const
 type Fault = (typeof FAULTS)[number]
 
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-const random = prng(SEED)
+const random = seeded(SEED)
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
 
 interface LoginRecord {

@@ -21,6 +21,7 @@ export {
   processTreeCpuTimeMs,
   waitUntil,
 } from './process.ts'
+export { seeded } from './random.ts'
 export type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
 export { redisPing } from './redis.ts'
 export { REDIS_USERS, type RedisRole } from './redis-acl.ts'
