@@ -37,6 +37,33 @@ if [ -n "$go_bin" ] && [ ! "$root/.tools/bin/delay-relay" -nt "$root/loadtest/re
   say "building the bench's delay relay into .tools/bin"
   (cd "$root/loadtest/relay" && GOFLAGS=-mod=mod "$go_bin" build -o "$root/.tools/bin/delay-relay" .)
 fi
+# The Kubernetes manifests' check (infra/k8s, infra/test/k8s.test.ts): kustomize renders them and
+# kubeconform validates them strictly against JSON schemas made here from the Kubernetes OpenAPI
+# document, which the Go module proxy serves inside k8s.io/kubernetes (a 19 MB zip; kubeconform's
+# default schemas are on GitHub). Each is redone only when its pinned version or the converter changes.
+KUSTOMIZE_VERSION=v5.8.1
+KUBECONFORM_VERSION=v0.7.0
+K8S_SCHEMA_VERSION=v1.35.4
+go_tool() { # binary, package, version: go install unless .tools/bin holds that version
+  if ! "$go_bin" version -m "$root/.tools/bin/$1" 2>/dev/null | grep -q "mod.*[[:space:]]$3[[:space:]]"; then
+    say "installing $1 $3 into .tools/bin (go install)"
+    GOBIN="$root/.tools/bin" GOFLAGS=-mod=mod "$go_bin" install "$2@$3"
+  fi
+}
+if [ -n "$go_bin" ]; then
+  go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
+  go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"
+  k8s_schemas="$root/.tools/k8s-schemas/$K8S_SCHEMA_VERSION-standalone-strict"
+  if [ ! "$k8s_schemas" -nt "$root/infra/k8s/validate/openapi2jsonschema.ts" ]; then
+    say "making the Kubernetes $K8S_SCHEMA_VERSION JSON schemas into .tools/k8s-schemas"
+    k8s_mod=$(mktemp -d)
+    k8s_dir=$(GOMODCACHE="$k8s_mod" GOFLAGS=-modcacherw "$go_bin" mod download -json "k8s.io/kubernetes@$K8S_SCHEMA_VERSION" |
+      node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).Dir)')
+    node "$root/infra/k8s/validate/openapi2jsonschema.ts" "$k8s_dir/api/openapi-spec/swagger.json" \
+      "$root/.tools/k8s-schemas" "$K8S_SCHEMA_VERSION" >/dev/null
+    rm -rf "$k8s_mod"
+  fi
+fi
 
 # Each entry: the apt package and the system service it starts (Debian starts what it installs).
 missing=()

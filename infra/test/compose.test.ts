@@ -443,7 +443,7 @@ test("Redis ACLs: the replicas' user cannot write a session (NOPERM); auth's can
   assert.match(downstreamSet, /NOPERM/)
   const authFlush = await cli('authlab-auth', 'dev-only-redis-auth-password', 'FLUSHALL')
   assert.match(authFlush, /NOPERM/)
-  const anonymous = await compose('exec', '-T', 'redis', 'redis-cli', 'GET', 'authlab:revocations:ready')
+  const anonymous = await compose('exec', '-T', 'redis', 'redis-cli', 'GET', 'authlab:{revocations}:ready')
   assert.match(anonymous, /NOAUTH/)
 })
 

@@ -6,3 +6,8 @@ export const StoreUnavailableError = createError<[string]>(
   503,
 )
 export const ClientOptionsError = createError<[string]>('AUTHLAB_CLIENT_OPTIONS_INVALID', '%s', 500)
+export const RedisNotReplicatedError = createError<[number, number]>(
+  'AUTHLAB_REDIS_NOT_REPLICATED',
+  'Redis did not reach %d replica(s) within %d ms; the write was not acknowledged',
+  503,
+)

@@ -1,4 +1,18 @@
-export { ClientOptionsError, StoreUnavailableError } from './errors.ts'
+export { ClientOptionsError, RedisNotReplicatedError, StoreUnavailableError } from './errors.ts'
 export { createPool, inTransaction, type PostgresClientOptions, postgresClient } from './postgres.ts'
-export { createRedis, type RedisClientOptions, redisClient, redisReady } from './redis.ts'
+export {
+  createRedis,
+  type HostPort,
+  nodeForKey,
+  keyOwner,
+  parseHostList,
+  type RedisClient,
+  type RedisClientOptions,
+  type RedisMode,
+  redisClient,
+  redisReady,
+  type RedisTopologyEnv,
+  redisTopology,
+  waitForReplicas,
+} from './redis.ts'
 export { asStoreError, storeUnavailableReason } from './unavailable.ts'

@@ -1,10 +1,34 @@
+import calculateSlot from 'cluster-key-slot'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis, type RedisOptions } from 'ioredis'
-import { ClientOptionsError } from './errors.ts'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { ClientOptionsError, RedisNotReplicatedError } from './errors.ts'
+
+/** Where the shared state lives: one server, a Sentinel-managed primary, or a Redis Cluster. */
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster'
+
+/** Every topology through one type: the commands authlab sends work on both. */
+export type RedisClient = Redis | Cluster
+
+export interface HostPort {
+  host: string
+  port: number
+}
 
 export interface RedisClientOptions {
+  /**
+   * Credentials (user, password) for every mode; the server too in standalone mode. In cluster
+   * mode its host is the seed node unless `clusterNodes` is given.
+   */
   url: string
+  mode?: RedisMode
+  /** Sentinel mode: the sentinels to ask for the primary, and the primary's name there. */
+  sentinels?: HostPort[]
+  sentinelName?: string
+  /** Sentinel mode: the sentinels' own password, when they require one. */
+  sentinelPassword?: string
+  /** Cluster mode: seed nodes (any reachable node finds the rest). */
+  clusterNodes?: HostPort[]
   /** A command waits at most this long; then the request fails closed with 503. */
   commandTimeoutMs: number
   /** Batch commands issued in the same tick into one write: cheap throughput under load. */
@@ -14,28 +38,137 @@ export interface RedisClientOptions {
   onError?: (err: Error) => void
 }
 
+/** Parses `host:port,host:port` (REDIS_SENTINELS, REDIS_CLUSTER_NODES). */
+export function parseHostList(list: string): HostPort[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.lastIndexOf(':')
+      const port = Number(entry.slice(at + 1))
+      if (at <= 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+        throw new ClientOptionsError(`expected host:port, got "${entry}"`)
+      return { host: entry.slice(0, at), port }
+    })
+}
+
+/** The topology variables of `RedisEnv` (@authlab/config), as the code and compose name them. */
+export interface RedisTopologyEnv {
+  REDIS_URL: string
+  REDIS_MODE: RedisMode
+  REDIS_SENTINELS: string
+  REDIS_SENTINEL_NAME: string
+  REDIS_SENTINEL_PASSWORD?: string | undefined
+  REDIS_CLUSTER_NODES: string
+}
+
+export function redisTopology(
+  env: RedisTopologyEnv,
+): Pick<RedisClientOptions, 'url' | 'mode' | 'sentinels' | 'sentinelName' | 'sentinelPassword' | 'clusterNodes'> {
+  return {
+    url: env.REDIS_URL,
+    mode: env.REDIS_MODE,
+    sentinels: parseHostList(env.REDIS_SENTINELS),
+    sentinelName: env.REDIS_SENTINEL_NAME,
+    ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
+    clusterNodes: parseHostList(env.REDIS_CLUSTER_NODES),
+  }
+}
+
 /**
  * A client that never hides an outage: no offline queue (a command while disconnected fails at
- * once instead of waiting), a command timeout, and reconnection forever with capped backoff.
+ * once instead of waiting), a command timeout, and reconnection forever with capped backoff. The
+ * same settings in every topology; only how the primary is found differs.
  */
-export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}): Redis {
+export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}): RedisClient {
   if (!/^rediss?:\/\//.test(opts.url))
     throw new ClientOptionsError(`REDIS_URL must be redis:// or rediss://, got "${opts.url}"`)
   if (!(opts.commandTimeoutMs > 0)) throw new ClientOptionsError('commandTimeoutMs must be positive')
-  return new Redis(opts.url, {
+  const url = new URL(opts.url)
+  const mode = opts.mode ?? 'standalone'
+  const common: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: opts.commandTimeoutMs,
     connectTimeout: Math.max(opts.commandTimeoutMs, 1000),
-    enableAutoPipelining: opts.autoPipelining ?? true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    // A primary demoted under us (Sentinel failover, partition) answers READONLY: find the new one.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     ...(opts.connectionName ? { connectionName: opts.connectionName } : {}),
     ...extra,
-  })
+  }
+  if (mode === 'cluster') {
+    const seeds = opts.clusterNodes?.length
+      ? opts.clusterNodes
+      : [{ host: url.hostname, port: Number(url.port || 6379) }]
+    return new Cluster(seeds, {
+      redisOptions: common,
+      enableOfflineQueue: false,
+      enableAutoPipelining: opts.autoPipelining ?? true,
+      // Reads from primaries only: a replica may lag, and a lagging deny entry is a revoked token accepted.
+      scaleReads: 'master',
+      clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+      // A failover shows up within a second even on a node that is not asked anything.
+      slotsRefreshInterval: 1000,
+      slotsRefreshTimeout: Math.max(opts.commandTimeoutMs, 1000),
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+    })
+  }
+  if (mode === 'sentinel') {
+    if (!opts.sentinels?.length) throw new ClientOptionsError('REDIS_SENTINELS is required in sentinel mode')
+    if (!opts.sentinelName) throw new ClientOptionsError('REDIS_SENTINEL_NAME is required in sentinel mode')
+    return new Redis({
+      ...common,
+      sentinels: opts.sentinels,
+      name: opts.sentinelName,
+      role: 'master',
+      enableAutoPipelining: opts.autoPipelining ?? true,
+      sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+      ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
+    })
+  }
+  return new Redis(opts.url, { ...common, enableAutoPipelining: opts.autoPipelining ?? true })
+}
+
+/** The connection that serves `key`: the client itself, or on a cluster the primary owning its slot. */
+export function nodeForKey(client: RedisClient, key: string): Redis | undefined {
+  if (!(client instanceof Cluster)) return client
+  const owner = client.slots[calculateSlot(key)]?.[0]
+  return client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner)
+}
+
+/**
+ * A function answering which server serves `key` now (`host:port` on a cluster; one constant
+ * otherwise): it changes when a failover or a migration moves the key's slot. Cheap enough to call
+ * per request (the slot is computed once).
+ */
+export function keyOwner(client: RedisClient, key: string): () => string | undefined {
+  if (!(client instanceof Cluster)) return () => 'the server'
+  const slot = calculateSlot(key)
+  return () => client.slots[slot]?.[0]
+}
+
+/**
+ * Waits until `replicas` replicas have every write this client sent before the call (WAIT, on every
+ * primary it talks to: WAIT counts the writes of its own connection). Throws
+ * AUTHLAB_REDIS_NOT_REPLICATED (503) when they have not within `timeoutMs`: a write the caller
+ * must not acknowledge, because a failover now could lose it. `replicas` 0 returns at once.
+ */
+export async function waitForReplicas(client: RedisClient, replicas: number, timeoutMs: number): Promise<void> {
+  if (replicas <= 0) return
+  const primaries = client instanceof Cluster ? client.nodes('master') : [client]
+  const acked = await Promise.all(primaries.map((node) => node.wait(replicas, timeoutMs)))
+  const short = acked.filter((n) => n < replicas).length
+  if (short > 0) throw new RedisNotReplicatedError(replicas, timeoutMs)
 }
 
 /** Resolves once the client is connected (commands fail fast before that: no offline queue). */
-export async function redisReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+export async function redisReady(redis: RedisClient, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -52,7 +185,7 @@ export async function redisReady(redis: Redis, timeoutMs = 5000): Promise<void> 
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    redis: RedisClient
   }
 }
 
@@ -60,16 +193,19 @@ async function redisPlugin(fastify: FastifyInstance, opts: RedisClientOptions) {
   const redis = createRedis(opts)
   // Without a listener ioredis logs every failed reconnect to stderr; route it through pino.
   let down = false
-  redis.on('error', (err) => {
+  const onError = (err: Error) => {
     opts.onError?.(err)
     if (!down) fastify.log.warn({ err: err.message }, 'redis connection error')
     down = true
-  })
+  }
+  redis.on('error', onError)
+  // A cluster reports a failing node here, not as 'error'.
+  redis.on('node error', onError)
   redis.on('ready', () => {
     if (down) fastify.log.info('redis connection restored')
     down = false
   })
-  fastify.decorate('redis', redis)
+  fastify.decorate<RedisClient>('redis', redis)
   fastify.addHook('onClose', async () => {
     await redis.quit().catch(() => redis.disconnect())
   })

@@ -17,6 +17,14 @@ const REDIS_MESSAGES = [
   'Command timed out',
   'Reached the max retries per request limit',
   'LOADING',
+  // A Redis Cluster or Sentinel set between primaries: a failover in progress.
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'READONLY',
+  "Cluster isn't ready",
+  'Failed to refresh slots cache',
+  'None of startup nodes is available',
+  'All sentinels are unreachable',
 ]
 const PG_MESSAGES = [
   'timeout exceeded when trying to connect',

@@ -22,7 +22,19 @@ export const ServerEnv = {
 }
 
 export const RedisEnv = {
+  /** Credentials for every topology, and the server itself in standalone mode. */
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** standalone: REDIS_URL's server; sentinel: the primary the sentinels name; cluster: a Redis Cluster. */
+  REDIS_MODE: Type.Union([Type.Literal('standalone'), Type.Literal('sentinel'), Type.Literal('cluster')], {
+    default: 'standalone',
+  }),
+  /** Sentinel mode: `host:port,host:port` of the sentinels, and the name they know the primary by. */
+  REDIS_SENTINELS: Type.String({ default: '' }),
+  REDIS_SENTINEL_NAME: Type.String({ default: 'authlab' }),
+  /** The sentinels' own password, when they require one (`requirepass` in sentinel.conf). */
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  /** Cluster mode: `host:port,…` seed nodes; empty means REDIS_URL's host. */
+  REDIS_CLUSTER_NODES: Type.String({ default: '' }),
   /** A command waits at most this long for Redis before the request fails closed with 503. */
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 500 }),
 }

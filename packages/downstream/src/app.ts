@@ -1,4 +1,4 @@
-import { redisClient } from '@authlab/clients'
+import { redisClient, redisTopology } from '@authlab/clients'
 import { ErrorBody, errorHandler, metrics as metricsPlugin, serverOptions } from '@authlab/config'
 import { CSRF_HEADER, MODES } from '@authlab/contract'
 import { verify } from '@authlab/verify'
@@ -17,7 +17,7 @@ export async function buildDownstreamApp(
   await app.register(metricsPlugin, { service, replica: config.REPLICA_ID, path: `/${service}/metrics` })
   const metrics = createMetrics(app.metricsRegistry)
   await app.register(redisClient, {
-    url: config.REDIS_URL,
+    ...redisTopology(config),
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     connectionName: `${service}/${config.REPLICA_ID}`,
     onError: () => app.storeErrors.inc({ store: 'redis' }),

@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis'
+import { EventEmitter } from 'node:events'
+import { nodeForKey, type RedisClient } from '@authlab/clients'
+import { Cluster, type Redis } from 'ioredis'
 import { REVOCATION_CHANNEL } from './keys.ts'
 import type { RevocationReader } from './reader.ts'
 import { cutoffCovers, type Revocation, type TokenFacts } from './types.ts'
@@ -17,6 +19,85 @@ export interface FeedObserver {
 }
 
 /**
+ * The feed's connection: subscribed (SSUBSCRIBE) to the revocation channel on the server that
+ * publishes it. It reconnects itself rather than through ioredis, so each connection starts from a
+ * fresh 'ready' and, on a cluster, goes to the channel slot's owner as it is then (a failover or a
+ * slot migration moves it).
+ */
+class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }> {
+  readonly #client: RedisClient
+  #conn: Redis | undefined
+  #closed = false
+  #attempt = 0
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(client: RedisClient) {
+    super()
+    this.#client = client
+  }
+
+  get status(): string {
+    return this.#conn?.status ?? 'end'
+  }
+
+  open(): void {
+    void this.#connect()
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return
+    const client = this.#client
+    if (client instanceof Cluster) {
+      // Where is the slot now? An error leaves the old map, and the attempt below may fail and retry.
+      await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()))
+    }
+    const node = nodeForKey(client, REVOCATION_CHANNEL)
+    if (!node || this.#closed) return this.#retry()
+    const conn = node.duplicate({
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+      connectionName: 'authlab-revocation-feed',
+    })
+    this.#conn = conn
+    conn.on('error', () => {})
+    conn.on('smessage', (_channel: string, message: string) => this.emit('message', message))
+    conn.on('ready', () => {
+      this.#attempt = 0
+      this.emit('ready')
+    })
+    conn.on('close', () => this.emit('close'))
+    conn.on('end', () => {
+      if (this.#conn === conn) this.#retry()
+    })
+  }
+
+  #retry(): void {
+    if (this.#closed) return
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => void this.#connect(), Math.min(50 * 2 ** this.#attempt++, 1000))
+    this.#timer.unref()
+  }
+
+  /** Resolves when the server has acknowledged the subscription, so nothing published after is missed. */
+  subscribe(): Promise<unknown> {
+    if (!this.#conn) return Promise.reject(new Error('the revocation feed has no connection'))
+    return this.#conn.ssubscribe(REVOCATION_CHANNEL)
+  }
+
+  /** Drops the connection; the next one goes to wherever the channel's slot is served now. */
+  reconnect(): void {
+    this.#conn?.disconnect()
+  }
+
+  close(): void {
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#conn?.disconnect()
+  }
+}
+
+/**
  * A local copy of every live revocation, kept by the Redis feed, for `jwt-pushed`.
  *
  * Nothing is lost, and a loss is never silent:
@@ -25,13 +106,14 @@ export interface FeedObserver {
  * - On every (re)connect it subscribes itself and waits for Redis to confirm the subscription
  *   before reading the snapshot; messages that arrive meanwhile are held and applied after it, so a
  *   publish between the reconnect and the snapshot is in one or the other.
- * - Staleness is the time since the feed last knew it was complete: a heartbeat PING sent on the
- *   subscriber connection at time t and answered proves every revocation published before t has
- *   been received (Redis delivers in order on the connection). Past the bound, callers fail closed.
+ * - Staleness is the time since the feed last knew it was complete: a heartbeat SSUBSCRIBE sent on
+ *   the subscriber connection at time t and acknowledged proves every revocation published before
+ *   t has been received (Redis delivers in order on the connection) and, on a cluster, that this
+ *   node still serves the channel (another answers MOVED). Past the bound, callers fail closed.
  */
 export class RevocationFeed {
   readonly #reader: RevocationReader
-  readonly #subscriber: Redis
+  readonly #subscriber: FeedLink
   readonly #heartbeatMs: number
   readonly #log: NonNullable<FeedOptions['log']>
   readonly #observer: FeedObserver | undefined
@@ -50,20 +132,13 @@ export class RevocationFeed {
   #timers: NodeJS.Timeout[] = []
   #resyncing: Promise<void> | undefined
 
-  constructor(redis: Redis, reader: RevocationReader, opts: FeedOptions = {}) {
+  constructor(redis: RedisClient, reader: RevocationReader, opts: FeedOptions = {}) {
     this.#reader = reader
     this.#heartbeatMs = opts.heartbeatMs ?? 250
     this.#log = opts.log ?? { warn() {} }
     this.#observer = opts.observer
-    // A subscribed connection can do nothing else, so it is one of its own. It resubscribes
-    // itself (not ioredis' autoResubscribe) so that it knows when the subscription is confirmed.
-    this.#subscriber = redis.duplicate({
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      connectionName: 'authlab-revocation-feed',
-    })
-    this.#subscriber.on('error', () => {})
-    this.#subscriber.on('message', (_channel: string, message: string) => this.#onMessage(message))
+    this.#subscriber = new FeedLink(redis)
+    this.#subscriber.on('message', (message) => this.#onMessage(message))
     this.#subscriber.on('close', () => {
       this.#synced = false
     })
@@ -74,6 +149,7 @@ export class RevocationFeed {
   }
 
   start(): void {
+    this.#subscriber.open()
     this.#timers.push(
       setInterval(() => void this.#heartbeat(), this.#heartbeatMs),
       setInterval(() => this.#prune(), 5000),
@@ -83,7 +159,7 @@ export class RevocationFeed {
 
   close(): void {
     for (const t of this.#timers) clearInterval(t)
-    this.#subscriber.disconnect()
+    this.#subscriber.close()
   }
 
   /** ms since the local set was last known complete; Infinity before the first sync. */
@@ -164,8 +240,8 @@ export class RevocationFeed {
       if (this.#subscriber.status !== 'ready') return
       // Hold messages from now until the snapshot is applied.
       this.#held ??= []
-      // SUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed.
-      await this.#subscriber.subscribe(REVOCATION_CHANNEL)
+      // SSUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed.
+      await this.#subscriber.subscribe()
       // Readiness is per connection of the reader: wait for it to name this Redis process.
       if (!(await this.#reader.check())) return
       const sentAt = Date.now()
@@ -196,10 +272,15 @@ export class RevocationFeed {
     }
     const sentAt = Date.now()
     try {
-      await this.#subscriber.ping()
+      await this.#subscriber.subscribe()
       if (this.#synced && this.#reader.ready) this.#freshAt = Math.max(this.#freshAt, sentAt)
-    } catch {
-      // no freshness this beat
+    } catch (err) {
+      // No freshness this beat. MOVED: the slot is served elsewhere now (a failover or a migration
+      // on a cluster); this connection hears nothing more, so follow the slot.
+      if (/^(MOVED|ASK) /.test((err as Error).message)) {
+        this.#synced = false
+        this.#subscriber.reconnect()
+      }
     }
   }
 

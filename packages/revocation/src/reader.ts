@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import { keyOwner, nodeForKey, type RedisClient } from '@authlab/clients'
 import { RevocationsNotReadyError } from './errors.ts'
 import { hashSessionId, keys } from './keys.ts'
 import {
@@ -9,9 +9,14 @@ import {
   type TokenFacts,
 } from './types.ts'
 
-/** The run_id of the Redis process behind `redis`'s current connection. */
-export async function redisRunId(redis: Redis): Promise<string> {
-  const info = await redis.info('server')
+/**
+ * The run_id of the Redis process that holds the revocation keys: the server itself, or on a
+ * cluster the primary that owns their slot now.
+ */
+export async function redisRunId(redis: RedisClient): Promise<string> {
+  const node = nodeForKey(redis, keys.ready)
+  if (!node) throw new Error('no Redis node owns the revocation slot yet')
+  const info = await node.info('server')
   const match = /^run_id:(\w+)/m.exec(info)
   if (!match?.[1]) throw new Error('INFO server has no run_id')
   return match[1]
@@ -37,10 +42,13 @@ export interface Snapshot {
  * must not be trusted.
  */
 export class RevocationReader {
-  readonly #redis: Redis
+  readonly #redis: RedisClient
   readonly #pollMs: number
   readonly #onError: (err: Error) => void
   #runId: string | undefined
+  /** The server holding the revocation keys when #runId was read (a cluster failover moves it). */
+  #owner: string | undefined
+  readonly #ownerNow: () => string | undefined
   #ready = false
   #timer: NodeJS.Timeout | undefined
   #checking: Promise<boolean> | undefined
@@ -50,8 +58,9 @@ export class RevocationReader {
   }
   readonly #onConnected = () => void this.check()
 
-  constructor(redis: Redis, opts: ReaderOptions = {}) {
+  constructor(redis: RedisClient, opts: ReaderOptions = {}) {
     this.#redis = redis
+    this.#ownerNow = keyOwner(redis, keys.ready)
     this.#pollMs = opts.readyPollMs ?? 250
     this.#onError = opts.onError ?? (() => {})
   }
@@ -91,6 +100,14 @@ export class RevocationReader {
   async #check(): Promise<boolean> {
     try {
       if (this.#redis.status === 'ready') {
+        // On a cluster a failover promotes a replica without closing the client: the slot's owner
+        // changes, and the replica's copy of the marker names the old primary's run_id. Forget it.
+        const owner = this.#ownerNow()
+        if (owner !== this.#owner) {
+          this.#owner = owner
+          this.#runId = undefined
+          this.#ready = false
+        }
         this.#runId ??= await redisRunId(this.#redis)
         const marker = await this.#redis.get(keys.ready)
         this.#ready = marker !== null && marker === this.#runId
@@ -110,7 +127,14 @@ export class RevocationReader {
    * down" from "Redis is up but must not be trusted yet".
    */
   #assertReady(): void {
-    if (!this.#ready && this.#redis.status === 'ready') throw new RevocationsNotReadyError()
+    if (this.#redis.status !== 'ready') return
+    // The owner is compared per request, not only at the next poll: a replica just promoted must
+    // not answer from a marker it copied from the primary it replaces.
+    if (this.#ready && this.#ownerNow() !== this.#owner) {
+      this.#ready = false
+      void this.check()
+    }
+    if (!this.#ready) throw new RevocationsNotReadyError()
   }
 
   /**

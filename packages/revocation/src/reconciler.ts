@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '@authlab/clients'
 import type pg from 'pg'
 import { revocationLog } from './log.ts'
 import { redisRunId } from './reader.ts'
@@ -23,12 +23,12 @@ const BATCH = 500
  * commit-ordered: a lower id may commit after a higher one.
  */
 export class RevocationReconciler {
-  readonly #redis: Redis
+  readonly #redis: RedisClient
   readonly #pool: pg.Pool
   readonly #writer: RevocationWriter
   #running: Promise<ReconcileResult> | undefined
 
-  constructor(redis: Redis, pool: pg.Pool, writer: RevocationWriter) {
+  constructor(redis: RedisClient, pool: pg.Pool, writer: RevocationWriter) {
     this.#redis = redis
     this.#pool = pool
     this.#writer = writer

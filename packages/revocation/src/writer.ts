@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis, Result } from 'ioredis'
+import { type RedisClient, waitForReplicas } from '@authlab/clients'
+import type { Result } from 'ioredis'
 import { hashSessionId, keys, REVOCATION_CHANNEL } from './keys.ts'
 import { type Revocation, revocationMember, type SessionRecord } from './types.ts'
 
 /**
  * One revocation write, atomically: the deny entries (a user's cut-off only ever moves forward),
- * the live set, the deletion of the revoked logins' sessions, the watermark (only ever moves
- * forward: log ids are not commit-ordered), the revision counter and the publish that carries it.
- * A script rather than MULTI because the message must carry the revision the counter gave it.
+ * the live set, the watermark (only ever moves forward: log ids are not commit-ordered), the
+ * revision counter and the publish that carries it. A script rather than MULTI because the message
+ * must carry the revision the counter gave it. Every key shares the `{revocations}` hash tag, so on
+ * a Redis Cluster it runs on one node; the revoked logins' sessions, spread over the cluster, are
+ * deleted before it.
  *
  * Every number crosses as a string: Lua would format large doubles as 1.7e+12.
  *
- * KEYS: watermark, revision, live set, one key per entry, then the session keys to delete.
+ * KEYS: watermark, revision, live set, then one key per entry.
  * ARGV: now ms, watermark, channel, a generation id for a lost counter, entries JSON.
  */
 const REVOKE_SCRIPT = `
@@ -33,7 +36,6 @@ for i, e in ipairs(entries) do
     redis.call('ZADD', KEYS[3], e.expiresAt, e.member)
   end
 end
-for j = 4 + #entries, #KEYS do redis.call('DEL', KEYS[j]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
 local mark = redis.call('GET', KEYS[1])
 if not mark or tonumber(mark) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) end
@@ -43,7 +45,7 @@ if not gen then
   redis.call('HSET', KEYS[2], 'gen', gen)
 end
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('PUBLISH', ARGV[3], '{"gen":"' .. gen .. '","rev":' .. rev .. ',"at":' .. ARGV[1] .. ',"entries":' .. ARGV[5] .. '}')
+redis.call('SPUBLISH', ARGV[3], '{"gen":"' .. gen .. '","rev":' .. rev .. ',"at":' .. ARGV[1] .. ',"entries":' .. ARGV[5] .. '}')
 return rev
 `
 
@@ -85,22 +87,40 @@ export interface RevokeBatch {
   watermark: number
 }
 
+export interface WriterOptions {
+  /**
+   * Acknowledge a write only once this many replicas have it (WAIT on every primary written to),
+   * so a failover cannot lose it; 0 does not wait.
+   */
+  waitReplicas?: number
+  waitTimeoutMs?: number
+}
+
 /** Auth's writes to Redis. Postgres is the source of truth; these are its fast copies. */
 export class RevocationWriter {
-  readonly #redis: Redis
+  readonly #redis: RedisClient
+  readonly #waitReplicas: number
+  readonly #waitTimeoutMs: number
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient, opts: WriterOptions = {}) {
     this.#redis = redis
+    this.#waitReplicas = opts.waitReplicas ?? 0
+    this.#waitTimeoutMs = opts.waitTimeoutMs ?? 200
     // EVALSHA with a fallback to EVAL: the script crosses the wire once per connection.
     redis.defineCommand('authlabRevoke', { lua: REVOKE_SCRIPT })
   }
 
-  writeSession(sessionId: string, record: SessionRecord, idleTtlMs: number): Promise<unknown> {
-    return this.#redis.set(keys.session(hashSessionId(sessionId)), JSON.stringify(record), 'PX', idleTtlMs)
+  async writeSession(sessionId: string, record: SessionRecord, idleTtlMs: number): Promise<void> {
+    await this.#redis.set(keys.session(hashSessionId(sessionId)), JSON.stringify(record), 'PX', idleTtlMs)
+    await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
   }
 
   /** Applies one batch; resolves with the revision it was published as. */
   async revoke(batch: RevokeBatch, now = Date.now()): Promise<number> {
+    // Sessions first: should the script then fail, the caller rolls back and a session is gone
+    // that Postgres still counts live, which errs on the side of revoking. On a cluster each DEL
+    // goes to the node holding that session.
+    await Promise.all(batch.sessionHashes.map((h) => this.#redis.del(keys.session(h))))
     const entries: ScriptEntry[] = batch.entries.map((e) => ({
       kind: e.kind,
       value: e.value,
@@ -108,14 +128,8 @@ export class RevocationWriter {
       ...(e.kind === 'user' ? { cutoff: String(e.cutoff) } : {}),
       member: revocationMember(e),
     }))
-    const keyList = [
-      keys.watermark,
-      keys.revision,
-      keys.liveSet,
-      ...batch.entries.map(entryKey),
-      ...batch.sessionHashes.map(keys.session),
-    ]
-    return this.#redis.authlabRevoke(
+    const keyList = [keys.watermark, keys.revision, keys.liveSet, ...batch.entries.map(entryKey)]
+    const rev = await this.#redis.authlabRevoke(
       keyList.length,
       ...keyList,
       String(now),
@@ -125,6 +139,8 @@ export class RevocationWriter {
       // An empty Lua table would encode as {}, so the JSON is built here and passed through.
       JSON.stringify(entries),
     )
+    await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
+    return rev
   }
 
   /** Declares Redis' copies complete for the Redis process `runId` (see keys.ready). */

@@ -229,7 +229,7 @@ test('a gap in the revision sequence is detected and repaired by a resync', asyn
   const [gen, rev] = await wc.hmget(keys.revision, 'gen', 'rev')
   await wc.multi().zadd(keys.liveSet, soon(), `jti:${missed.jti}`).hincrby(keys.revision, 'rev', 1).exec()
   const resyncs = feed.resyncs
-  await wc.publish(REVOCATION_CHANNEL, JSON.stringify({ gen, rev: Number(rev) + 2, entries: [] }))
+  await wc.spublish(REVOCATION_CHANNEL, JSON.stringify({ gen, rev: Number(rev) + 2, entries: [] }))
   await until('resynced', () => feed.resyncs > resyncs && feed.synced)
   assert.equal(feed.isRevoked(missed), true)
   await writer.revoke({ entries: [], sessionHashes: [], watermark: 0 })

@@ -25,6 +25,14 @@ export { seeded } from './random.ts'
 export type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
 export { redisPing } from './redis.ts'
 export { REDIS_USERS, type RedisRole } from './redis-acl.ts'
+export {
+  type RedisTopology,
+  type RedisTopologyMode,
+  startRedisCluster,
+  startRedisSentinel,
+  startRedisStandalone,
+  startRedisTopology,
+} from './redis-topology.ts'
 
 export type ServerBackend = 'native' | 'containers'
 

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { access, cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,6 +55,8 @@ export interface RedisOptions {
   appendonly?: boolean
   /** Extra `redis-server` arguments, e.g. ['--maxmemory', '64mb']. */
   args?: string[]
+  /** The ACL users' passwords; every node of a cluster or a Sentinel set shares one set. */
+  passwords?: RedisPasswords
 }
 
 /**
@@ -86,13 +88,14 @@ class NativeRedis implements RedisServer {
   readonly port: number
   readonly #dir: string
   readonly #opts: RedisOptions
-  readonly #passwords: RedisPasswords = newRedisPasswords()
+  readonly #passwords: RedisPasswords
   #proc: ManagedProcess | undefined
 
   constructor(port: number, dir: string, opts: RedisOptions) {
     this.port = port
     this.#dir = dir
     this.#opts = opts
+    this.#passwords = opts.passwords ?? newRedisPasswords()
   }
 
   get url(): string {
@@ -121,10 +124,11 @@ class NativeRedis implements RedisServer {
     // Written at every start, so a restored data copy never brings back other passwords.
     const aclFile = join(this.#dir, 'users.acl')
     await writeFile(aclFile, renderAcl(this.#passwords), { mode: 0o600 })
-    this.#proc = new ManagedProcess({
-      name: `redis-server :${this.port}`,
-      command: findBinary('redis-server'),
-      args: [
+    // A configuration file rather than arguments, written once: Sentinel and a cluster failover
+    // rewrite it (CONFIG REWRITE: whom to replicate), and a restarted node must come back as that.
+    const conf = join(this.#dir, 'redis.conf')
+    if (!(await access(conf).then(() => true, () => false))) {
+      const args = [
         '--port',
         String(this.port),
         '--bind',
@@ -145,7 +149,13 @@ class NativeRedis implements RedisServer {
         '--daemonize',
         'no',
         ...(this.#opts.args ?? []),
-      ],
+      ]
+      await writeFile(conf, configFile(args), { mode: 0o600 })
+    }
+    this.#proc = new ManagedProcess({
+      name: `redis-server :${this.port}`,
+      command: findBinary('redis-server'),
+      args: [conf],
       logFile: join(this.#dir, 'redis.log'),
     })
     await waitUntil(this.#proc, () => redisPing(this.host, this.port, this.#passwords.admin))
@@ -169,7 +179,7 @@ class NativeRedis implements RedisServer {
 
   async restart(opts: { wipeData?: boolean; restoreFrom?: DataCopy } = {}): Promise<void> {
     await this.stop()
-    if (opts.wipeData || opts.restoreFrom) await wipeDirectory(this.#dir, ['redis.log'])
+    if (opts.wipeData || opts.restoreFrom) await wipeDirectory(this.#dir, ['redis.log', 'redis.conf'])
     if (opts.restoreFrom) await cp(opts.restoreFrom.dir, this.#dir, { recursive: true })
     await this.start()
   }
@@ -178,6 +188,16 @@ class NativeRedis implements RedisServer {
     await this.stop()
     await rm(this.#dir, { recursive: true, force: true })
   }
+}
+
+/** `--name value…` arguments as redis.conf lines (`name "value" …`). */
+export function configFile(args: string[]): string {
+  const lines: string[] = []
+  for (const arg of args) {
+    if (arg.startsWith('--')) lines.push(arg.slice(2))
+    else lines[lines.length - 1] += ` ${JSON.stringify(arg)}`
+  }
+  return `${lines.join('\n')}\n`
 }
 
 async function wipeDirectory(dir: string, keep: string[]): Promise<void> {

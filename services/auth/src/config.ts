@@ -18,6 +18,13 @@ export const AuthConfigSchema = Type.Object({
    * tabs refreshing at once); later, it is reuse and revokes the login. 0 turns the grace off.
    */
   REFRESH_REUSE_GRACE_MS: Type.Integer({ minimum: 0, default: 5000 }),
+  /**
+   * Sessions and revocations are acknowledged only once this many Redis replicas have them (WAIT),
+   * so a failover cannot lose a revocation or a fresh login; 0 (standalone) does not wait. When
+   * they do not within REDIS_WAIT_TIMEOUT_MS the request fails with 503 and nothing is committed.
+   */
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, default: 0 }),
+  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 200 }),
   /** How often Redis' revocation copies are compared with the Postgres log (and rebuilt if behind). */
   RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
   /** PEM (PKCS#8) private key for JWT_ALGORITHM; unset = generate one at first start, kept in Postgres. */

@@ -64,7 +64,8 @@ export class LoginThrottle {
 
   #keys(account: string, clientKey: string): [string, string] {
     const id = createHash('sha256').update(account).digest('base64url').slice(0, 22)
-    return [`authlab:rl:login-fail:${id}:${clientKey}`, `authlab:rl:login-fail:${id}`]
+    // One hash tag for both, so the script's two keys share a Redis Cluster slot.
+    return [`authlab:rl:login-fail:{${id}}:${clientKey}`, `authlab:rl:login-fail:{${id}}`]
   }
 
   /** Seconds until the client may try this account again; 0 when both budgets have room. */

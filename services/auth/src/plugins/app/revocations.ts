@@ -124,7 +124,10 @@ declare module 'fastify' {
 }
 
 async function revocationsPlugin(fastify: FastifyInstance, { config }: { config: AuthConfig }) {
-  const writer = new RevocationWriter(fastify.redis)
+  const writer = new RevocationWriter(fastify.redis, {
+    waitReplicas: config.REDIS_WAIT_REPLICAS,
+    waitTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+  })
   const reader = new RevocationReader(fastify.redis, {
     onError: (err) => fastify.log.warn({ err: err.message }, 'revocation readiness check failed'),
   })

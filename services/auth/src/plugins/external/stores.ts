@@ -1,4 +1,4 @@
-import { postgresClient, redisClient } from '@authlab/clients'
+import { postgresClient, redisClient, redisTopology } from '@authlab/clients'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuthConfig } from '../../config.ts'
@@ -14,7 +14,7 @@ export default fp(
       onError: () => fastify.storeErrors.inc({ store: 'postgres' }),
     })
     await fastify.register(redisClient, {
-      url: config.REDIS_URL,
+      ...redisTopology(config),
       commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
       connectionName: 'authlab-auth',
       onError: () => fastify.storeErrors.inc({ store: 'redis' }),
