@@ -10,10 +10,14 @@ import {
   type PostgresServer,
   processTree,
   type RedisServer,
+  type RedisTopology,
+  type RedisTopologyMode,
   type ScrapeJob,
+  standaloneTopology,
   startNginx,
   startPostgres,
   startRedis,
+  startRedisTopology,
   waitUntil,
 } from '@authlab/servers'
 import { type GatewayLayout, renderGatewayConfig } from './gateway.ts'
@@ -28,6 +32,11 @@ export interface ClusterOptions {
   /** Gateway port; 0 picks a free one. */
   port?: number
   services?: readonly string[]
+  /**
+   * Where the shared state lives: one Redis (default), a primary with 2 replicas and 3 sentinels,
+   * or a Redis Cluster of 3 primaries with a replica each (REDIS_MODE).
+   */
+  redisMode?: RedisTopologyMode
   /** Environment for every service process (same variable names as the code and compose). */
   env?: Record<string, string>
   /**
@@ -110,6 +119,9 @@ export class ServiceProcess {
 
 export class Cluster {
   readonly url: string
+  /** Every Redis node and how services reach them (REDIS_MODE). */
+  readonly topology: RedisTopology
+  /** The Redis server; in sentinel or cluster mode the first node (see `topology` for the others). */
   readonly redis: RedisServer
   readonly postgres: PostgresServer
   readonly nginx: NginxServer
@@ -124,7 +136,7 @@ export class Cluster {
     gatewayListen: string
     gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst'>
     url: string
-    redis: RedisServer
+    topology: RedisTopology
     postgres: PostgresServer
     nginx: NginxServer
     auth: ServiceProcess
@@ -132,7 +144,8 @@ export class Cluster {
     logDir: string
   }) {
     this.url = parts.url
-    this.redis = parts.redis
+    this.topology = parts.topology
+    this.redis = parts.topology.nodes[0]!
     this.postgres = parts.postgres
     this.nginx = parts.nginx
     this.auth = parts.auth
@@ -223,7 +236,7 @@ export class Cluster {
   /** CPU time (ms) of every process by name, for cost-per-request accounting. */
   async cpuTimes(): Promise<Record<string, number>> {
     const times: Record<string, number> = {
-      redis: await this.redis.cpuTimeMs(),
+      redis: (await Promise.all(this.topology.nodes.map((n) => n.cpuTimeMs()))).reduce((a, b) => a + b, 0),
       postgres: await this.postgres.cpuTimeMs(),
       nginx: await this.nginx.cpuTimeMs(),
       auth: this.auth.cpuTimeMs(),
@@ -236,7 +249,7 @@ export class Cluster {
     await this.nginx.close().catch(() => {})
     const all = [this.auth, ...[...this.replicas.values()].flat()]
     await Promise.all(all.map((p) => p.stop().catch(() => {})))
-    await Promise.all([this.redis.close(), this.postgres.close()])
+    await Promise.all([this.topology.close(), this.postgres.close()])
     await rm(this.logDir, { recursive: true, force: true })
   }
 }
@@ -263,8 +276,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const logDir = await mkdtemp(join(tmpdir(), 'authlab-cluster-'))
   const started: { close(): Promise<void> }[] = []
   try {
-    progress('starting redis and postgres')
-    const [redis, postgres] = await Promise.all([startRedis(), startPostgres()])
+    const mode = opts.redisMode ?? 'standalone'
+    if (mode !== 'standalone' && opts.downstreamRoute)
+      throw new Error('downstreamRoute (the network delay) needs a standalone Redis')
+    progress(mode === 'standalone' ? 'starting redis and postgres' : `starting a redis ${mode} and postgres`)
+    const [redis, postgres] = await Promise.all([
+      mode === 'standalone' ? startRedis().then(standaloneTopology) : startRedisTopology(mode),
+      startPostgres(),
+    ])
     started.push(redis, postgres)
     const gatewayPort = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port
     const authPort = await freePort()
@@ -286,7 +305,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       'auth-1',
       authPort,
       // The native runner is the development setup: Swagger UI on auth's own port.
-      { API_DOCS: 'true', ...env, REDIS_URL: redis.urlFor('auth') },
+      {
+        API_DOCS: 'true',
+        ...env,
+        ...redis.envFor('auth'),
+        // With replicas, a login or revocation is acknowledged once one of them has it (WAIT).
+        REDIS_WAIT_REPLICAS: String(Math.min(redis.replicasPerPrimary, 1)),
+      },
       logDir,
     )
     started.push({ close: () => auth.stop() })
@@ -303,7 +328,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     }
     const downstreamEnv = {
       ...env,
-      REDIS_URL: await routed('redis', redis.urlFor('downstream')),
+      ...redis.envFor('downstream'),
+      REDIS_URL: await routed('redis', redis.envFor('downstream').REDIS_URL!),
       AUTH_URL: await routed('auth', env.AUTH_URL!),
     }
     const replicas = new Map<string, ServiceProcess[]>()
@@ -348,7 +374,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       gatewayListen: `127.0.0.1:${gatewayPort}`,
       gatewayLimits: limits,
       url,
-      redis,
+      topology: redis,
       postgres,
       nginx,
       auth,

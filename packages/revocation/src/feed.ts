@@ -57,6 +57,8 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
       autoResubscribe: false,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      // A cluster's node connections are lazy; this one must connect now.
+      lazyConnect: false,
       connectionName: 'authlab-revocation-feed',
     })
     this.#conn = conn

@@ -30,7 +30,7 @@ export {
   type RedisTopologyMode,
   startRedisCluster,
   startRedisSentinel,
-  startRedisStandalone,
+  standaloneTopology,
   startRedisTopology,
 } from './redis-topology.ts'
 

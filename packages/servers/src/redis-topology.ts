@@ -275,17 +275,19 @@ export async function startRedisSentinel(
   return topology
 }
 
-/** One server as a topology, so callers treat all three shapes alike. */
-export async function startRedisStandalone(): Promise<RedisTopology> {
-  const passwords = newRedisPasswords()
-  const node = await startNativeRedis({ passwords })
+/** One server (native or a container) as a topology, so callers treat all three shapes alike. */
+export function standaloneTopology(node: RedisServer): RedisTopology {
   return {
     mode: 'standalone',
     nodes: [node],
     replicasPerPrimary: 0,
     envFor: (role) => ({ REDIS_MODE: 'standalone', REDIS_URL: node.urlFor(role) }),
     primaryFor: async () => node,
-    healthy: (timeoutMs = 10_000) => until('the server answering', timeoutMs, () => redisPing(node.host, node.port, passwords.admin)),
+    healthy: (timeoutMs = 10_000) =>
+      until('the server answering', timeoutMs, async () => {
+        const url = new URL(node.url)
+        return redisPing(node.host, node.port, decodeURIComponent(url.password))
+      }),
     close: () => node.close(),
   }
 }
@@ -293,5 +295,5 @@ export async function startRedisStandalone(): Promise<RedisTopology> {
 export async function startRedisTopology(mode: RedisTopologyMode): Promise<RedisTopology> {
   if (mode === 'cluster') return startRedisCluster()
   if (mode === 'sentinel') return startRedisSentinel()
-  return startRedisStandalone()
+  return standaloneTopology(await startNativeRedis())
 }
