@@ -15,7 +15,9 @@ const KUSTOMIZE = join(BIN, 'kustomize')
 const KUBECONFORM = join(BIN, 'kubeconform')
 const SCHEMAS = join(ROOT, '.tools/k8s-schemas')
 // setup.sh pins the version once; the schema directory is named after it.
-const K8S_VERSION = readFileSync(join(ROOT, 'scripts/setup.sh'), 'utf8').match(/^K8S_SCHEMA_VERSION=v(\S+)$/m)?.[1]
+const K8S_VERSION = readFileSync(join(ROOT, 'scripts/setup.sh'), 'utf8').match(
+  /^K8S_SCHEMA_VERSION=v(\S+)$/m,
+)?.[1]
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 
 // Without Go, setup can install neither tool: skip, saying so. With Go, a missing tool is a failure.
@@ -142,7 +144,10 @@ let local: { text: string; objects: K8sObject[] }
 before(() => {
   if (skip) return
   assert.ok(K8S_VERSION, 'scripts/setup.sh pins K8S_SCHEMA_VERSION')
-  assert.ok(toolsPresent(), 'kustomize, kubeconform or the schemas are missing: run bash scripts/run.sh setup')
+  assert.ok(
+    toolsPresent(),
+    'kustomize, kubeconform or the schemas are missing: run bash scripts/run.sh setup',
+  )
   base = build('infra/k8s/base')
   local = build('infra/k8s/overlays/local')
 })
@@ -150,7 +155,9 @@ before(() => {
 const ofKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind)
 const named = (objects: K8sObject[], kind: string, name: string): K8sObject => {
   // Generated ConfigMaps and Secrets carry a content hash after their name.
-  const found = objects.find((o) => o.kind === kind && (o.metadata.name === name || o.metadata.name.startsWith(`${name}-`)))
+  const found = objects.find(
+    (o) => o.kind === kind && (o.metadata.name === name || o.metadata.name.startsWith(`${name}-`)),
+  )
   assert.ok(found, `${kind} ${name} is rendered`)
   return found
 }
@@ -166,7 +173,9 @@ const workload = (objects: K8sObject[], name: string) => {
 const containersOf = (pod: PodSpec) => [...(pod.initContainers ?? []), ...pod.containers]
 const SERVICES = ['auth', 'orders', 'profile'] as const
 
-test('kustomize renders the base and the local overlay, and kubeconform finds every object valid in strict mode', { skip }, () => {
+test('kustomize renders the base and the local overlay, and kubeconform finds every object valid in strict mode', {
+  skip,
+}, () => {
   for (const [dir, rendered] of [
     ['base', base],
     ['overlays/local', local],
@@ -183,18 +192,32 @@ test('kustomize renders the base and the local overlay, and kubeconform finds ev
   }
   // What the overlay adds is validated too, not only the base.
   const kinds = new Set(local.objects.map((o) => o.kind))
-  for (const kind of ['Deployment', 'StatefulSet', 'Service', 'ConfigMap', 'Secret', 'NetworkPolicy', 'Namespace']) {
+  for (const kind of [
+    'Deployment',
+    'StatefulSet',
+    'Service',
+    'ConfigMap',
+    'Secret',
+    'NetworkPolicy',
+    'Namespace',
+  ]) {
     assert.ok(kinds.has(kind), `the overlay renders a ${kind}`)
   }
   for (const kind of ['PodDisruptionBudget', 'HorizontalPodAutoscaler']) assert.ok(kinds.has(kind))
 })
 
-test('kubeconform rejects our manifests with a misspelled field, a mistyped value or an unknown API version', { skip }, () => {
+test('kubeconform rejects our manifests with a misspelled field, a mistyped value or an unknown API version', {
+  skip,
+}, () => {
   const broken = [
     ['readOnlyRootFilesystem: true', 'readOnlyRootFileSystem: true', /readOnlyRootFileSystem/],
     ['averageUtilization: 70', 'averageUtilization: "70%"', /averageUtilization/],
     ['apiVersion: autoscaling/v2', 'apiVersion: autoscaling/v9', /could not find schema/],
   ] as const
+  // The schemas are there for what we use, and not for what does not exist.
+  const schemaDir = join(SCHEMAS, `v${K8S_VERSION}-standalone-strict`)
+  assert.ok(existsSync(join(schemaDir, 'horizontalpodautoscaler-autoscaling-v2.json')))
+  assert.ok(!existsSync(join(schemaDir, 'horizontalpodautoscaler-autoscaling-v9.json')))
   for (const [from, to, message] of broken) {
     assert.ok(local.text.includes(from), `the overlay contains ${from}`)
     const { status, verdict } = kubeconform(local.text.replace(from, to))
@@ -205,7 +228,9 @@ test('kubeconform rejects our manifests with a misspelled field, a mistyped valu
   }
 })
 
-test('every container has readiness and liveness probes; auth, orders and profile also a startup probe, on their healthz and readyz at their port', { skip }, () => {
+test('every container has readiness and liveness probes; auth, orders and profile also a startup probe, on their healthz and readyz at their port', {
+  skip,
+}, () => {
   for (const { object, pod } of workloads(local.objects)) {
     for (const c of pod.containers) {
       assert.ok(c.readinessProbe, `${object.metadata.name}/${c.name} has a readiness probe`)
@@ -233,7 +258,9 @@ test('every container has readiness and liveness probes; auth, orders and profil
   }
 })
 
-test('every pod and container runs non-root as its image user, read-only, without privilege escalation, capabilities or a service-account token', { skip }, () => {
+test('every pod and container runs non-root as its image user, read-only, without privilege escalation, capabilities or a service-account token', {
+  skip,
+}, () => {
   // The images' unprivileged users: node (infra/docker/Dockerfile: USER node), nginx, redis, postgres.
   assert.match(read('infra/docker/Dockerfile'), /^USER node$/m)
   const imageUser: [RegExp, number][] = [
@@ -249,8 +276,8 @@ test('every pod and container runs non-root as its image user, read-only, withou
     assert.equal(pod.automountServiceAccountToken, false, `${where}: no service-account token`)
     assert.equal(pod.securityContext?.runAsNonRoot, true, `${where}: pod runAsNonRoot`)
     for (const c of containersOf(pod)) {
-      const sc = c.securityContext ?? {}
-      const uid = sc.runAsUser ?? pod.securityContext?.runAsUser
+      const sc: SecurityContext = c.securityContext ?? {}
+      const uid: number | undefined = sc.runAsUser ?? pod.securityContext?.runAsUser
       const expected = imageUser.find(([image]) => image.test(c.image))?.[1]
       assert.ok(expected !== undefined, `${where}: a known image (${c.image})`)
       assert.equal(uid, expected, `${where}/${c.name} runs as its image's user ${expected}`)
@@ -259,7 +286,7 @@ test('every pod and container runs non-root as its image user, read-only, withou
       assert.equal(sc.readOnlyRootFilesystem, true, `${where}/${c.name}: read-only root`)
       assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${where}/${c.name}: drops ALL capabilities`)
       assert.equal(sc.capabilities?.add, undefined, `${where}/${c.name}: adds none`)
-      const seccomp = sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type
+      const seccomp: string | undefined = sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type
       assert.equal(seccomp, 'RuntimeDefault', `${where}/${c.name}: RuntimeDefault seccomp`)
     }
   }
@@ -276,14 +303,19 @@ function quantity(value: string): number {
   return Number(m[1]) * unit
 }
 
-test('every container has CPU and memory requests and limits, and requests no more than its limits', { skip }, () => {
+test('every container has CPU and memory requests and limits, and requests no more than its limits', {
+  skip,
+}, () => {
   for (const { object, pod } of workloads(local.objects)) {
     for (const c of containersOf(pod)) {
       for (const resource of ['cpu', 'memory']) {
         const request = c.resources?.requests?.[resource]
         const limit = c.resources?.limits?.[resource]
         assert.ok(request && limit, `${object.metadata.name}/${c.name}: ${resource} request and limit`)
-        assert.ok(quantity(request) <= quantity(limit), `${object.metadata.name}/${c.name}: ${resource} request <= limit`)
+        assert.ok(
+          quantity(request) <= quantity(limit),
+          `${object.metadata.name}/${c.name}: ${resource} request <= limit`,
+        )
       }
     }
   }
@@ -345,7 +377,9 @@ function composeEnvironment(service: string): Map<string, string> {
   return new Map(Object.entries(env).map(([k, v]) => [k, expand(v)]))
 }
 
-test('auth, orders and profile get only variables their config schemas define, and every ConfigMap and Secret key they reference exists', { skip }, async () => {
+test('auth, orders and profile get only variables their config schemas define, and every ConfigMap and Secret key they reference exists', {
+  skip,
+}, async () => {
   const schemas = await configSchemas()
   for (const [name, rendered] of [
     ['base', base],
@@ -365,12 +399,15 @@ test('auth, orders and profile get only variables their config schemas define, a
       if (!ref) continue
       const source = local.objects.find((o) => o.metadata.name === ref)
       assert.ok(source, `${object.metadata.name}: volume ${v.name} refers to ${ref}, which exists`)
-      for (const item of v.configMap?.items ?? v.secret?.items ?? []) assert.ok(item.key in (source.data ?? {}))
+      for (const item of v.configMap?.items ?? v.secret?.items ?? [])
+        assert.ok(item.key in (source.data ?? {}))
     }
   }
 })
 
-test('the local overlay gives each service the variables and development values docker compose gives it', { skip }, () => {
+test('the local overlay gives each service the variables and development values docker compose gives it', {
+  skip,
+}, () => {
   // Where Kubernetes differs on purpose: the key-encryption key is a mounted Secret file, compose's
   // empty JWT_PRIVATE_KEY is left unset, the gateway's address is not fixed (TRUST_PROXY) and
   // port-forward speaks plain HTTP (COOKIE_SECURE).
@@ -381,7 +418,11 @@ test('the local overlay gives each service the variables and development values 
     const compose = composeEnvironment(service)
     const k8s = environment(local.objects, workload(local.objects, service).pod.containers[0]!)
     const expected = [...compose.keys()].filter((k) => !unset.has(k)).map((k) => renamed[k] ?? k)
-    assert.deepEqual([...k8s.keys()].sort(), expected.sort(), `${service}: the same variable names as compose`)
+    assert.deepEqual(
+      [...k8s.keys()].sort(),
+      expected.sort(),
+      `${service}: the same variable names as compose`,
+    )
     for (const [name, value] of compose) {
       if (unset.has(name) || ownValue.has(renamed[name] ?? name)) continue
       assert.equal(k8s.get(name), value, `${service}: ${name} as in compose`)
@@ -399,7 +440,9 @@ test('the local overlay gives each service the variables and development values 
   )
 })
 
-test('the gateway renders the nginx template compose uses, given exactly the variables that template reads', { skip }, () => {
+test('the gateway renders the nginx template compose uses, given exactly the variables that template reads', {
+  skip,
+}, () => {
   const template = read('infra/nginx/authlab.conf.template')
   assert.equal(named(base.objects, 'ConfigMap', 'gateway-template').data!['authlab.conf.template'], template)
   const { pod } = workload(base.objects, 'gateway')
@@ -413,7 +456,10 @@ test('the gateway renders the nginx template compose uses, given exactly the var
   assert.deepEqual([...given].sort(), [...placeholders].sort())
   for (const service of SERVICES) {
     const servers = nginx!.env!.find((v) => v.name === `${service.toUpperCase()}_SERVERS`)!.value!
-    assert.match(servers, new RegExp(`^server ${service}\\.\\$\\(POD_NAMESPACE\\)\\.svc\\.cluster\\.local:300[01] resolve `))
+    assert.match(
+      servers,
+      new RegExp(`^server ${service}\\.\\$\\(POD_NAMESPACE\\)\\.svc\\.cluster\\.local:300[01] resolve `),
+    )
   }
 })
 
@@ -438,7 +484,13 @@ interface Peer {
 }
 
 /** May `peer` open a TCP connection to `port` of a pod with `labels` in the policies' namespace? */
-function admitted(policies: K8sObject[], labels: Labels, ports: Container['ports'], port: number, peer: Peer) {
+function admitted(
+  policies: K8sObject[],
+  labels: Labels,
+  ports: Container['ports'],
+  port: number,
+  peer: Peer,
+) {
   const applying = policies
     .map((p) => p.spec as NetworkPolicySpec)
     .filter((s) => (s.policyTypes ?? ['Ingress']).includes('Ingress') && selects(s.podSelector, labels))
@@ -453,7 +505,9 @@ function admitted(policies: K8sObject[], labels: Labels, ports: Container['ports
   }
   const portMatches = (p: { port?: number | string; protocol?: string }) =>
     (p.protocol ?? 'TCP') === 'TCP' &&
-    (p.port === undefined || p.port === port || ports?.find((cp) => cp.name === p.port)?.containerPort === port)
+    (p.port === undefined ||
+      p.port === port ||
+      ports?.find((cp) => cp.name === p.port)?.containerPort === port)
   return applying.some((s) =>
     (s.ingress ?? []).some(
       (rule) =>
@@ -463,7 +517,9 @@ function admitted(policies: K8sObject[], labels: Labels, ports: Container['ports
   )
 }
 
-test('NetworkPolicies deny ingress by default: Postgres admits only auth, Redis only auth, orders and profile, the services only the gateway (auth also orders and profile)', { skip }, () => {
+test('NetworkPolicies deny ingress by default: Postgres admits only auth, Redis only auth, orders and profile, the services only the gateway (auth also orders and profile)', {
+  skip,
+}, () => {
   const policies = ofKind(local.objects, 'NetworkPolicy')
   const denyAll = policies.find((p) => {
     const s = p.spec as NetworkPolicySpec
@@ -498,7 +554,9 @@ test('NetworkPolicies deny ingress by default: Postgres admits only auth, Redis 
   }
   for (const pod of pods) {
     const port = pod.ports![0]!.containerPort
-    const allowed = peers.filter((peer) => admitted(policies, pod.labels, pod.ports, port, peer)).map((p) => p.name)
+    const allowed = peers
+      .filter((peer) => admitted(policies, pod.labels, pod.ports, port, peer))
+      .map((p) => p.name)
     assert.deepEqual(allowed.sort(), expected[pod.name]!.sort(), `who reaches ${pod.name}:${port}`)
     // No other port is open to anyone.
     const strangers = peers.filter((peer) => admitted(policies, pod.labels, pod.ports, 9999, peer))
@@ -510,7 +568,9 @@ test('NetworkPolicies deny ingress by default: Postgres admits only auth, Redis 
   }
 })
 
-test('orders and profile each have a PodDisruptionBudget and a CPU HorizontalPodAutoscaler (autoscaling/v2) that owns their replica count', { skip }, () => {
+test('orders and profile each have a PodDisruptionBudget and a CPU HorizontalPodAutoscaler (autoscaling/v2) that owns their replica count', {
+  skip,
+}, () => {
   for (const service of ['orders', 'profile']) {
     const { object, spec } = workload(base.objects, service)
     assert.equal(object.kind, 'Deployment')
@@ -538,13 +598,16 @@ test('orders and profile each have a PodDisruptionBudget and a CPU HorizontalPod
     assert.ok(hpaSpec.minReplicas >= 2 && hpaSpec.maxReplicas > hpaSpec.minReplicas)
     assert.ok(
       hpaSpec.metrics.some(
-        (m) => m.type === 'Resource' && m.resource?.name === 'cpu' && m.resource.target.type === 'Utilization',
+        (m) =>
+          m.type === 'Resource' && m.resource?.name === 'cpu' && m.resource.target.type === 'Utilization',
       ),
     )
   }
 })
 
-test('the base holds no Secret and no credential; every Secret of the local overlay holds a marked development value', { skip }, () => {
+test('the base holds no Secret and no credential; every Secret of the local overlay holds a marked development value', {
+  skip,
+}, () => {
   assert.deepEqual(ofKind(base.objects, 'Secret'), [], 'the base only names its Secrets')
   assert.doesNotMatch(base.text, /:\/\/[^\s:/@]+:[^\s@]+@/, 'no URL with a password in the base')
   assert.doesNotMatch(base.text, /dev-only|password=/i, 'no development secret in the base')
@@ -554,17 +617,26 @@ test('the base holds no Secret and no credential; every Secret of the local over
     for (const [key, encoded] of Object.entries(secret.data ?? {})) {
       const value = Buffer.from(encoded, 'base64').toString('utf8')
       // The key-encryption key is itself base64 of "dev-only-…".
-      const marked = value.includes('dev-only') || Buffer.from(value, 'base64').toString('utf8').startsWith('dev-only')
+      const marked =
+        value.includes('dev-only') || Buffer.from(value, 'base64').toString('utf8').startsWith('dev-only')
       assert.ok(marked, `${secret.metadata.name}/${key} is marked dev-only`)
     }
   }
 })
 
-test('Redis and Postgres run only in the local overlay, as StatefulSets with volume claims, the images compose pins and compose\'s Redis ACL users', { skip }, () => {
-  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { image: string }> }
-  const composeImage = (service: string) => compose.services[service]!.image.replace(/^\$\{\w+:-(.*)\}$/, '$1')
+test("Redis and Postgres run only in the local overlay, as StatefulSets with volume claims, the images compose pins and compose's Redis ACL users", {
+  skip,
+}, () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, { image: string }>
+  }
+  const composeImage = (service: string) =>
+    compose.services[service]!.image.replace(/^\$\{\w+:-(.*)\}$/, '$1')
   for (const store of ['redis', 'postgres']) {
-    assert.ok(!workloads(base.objects).some((w) => w.object.metadata.name === store), `no ${store} in the base`)
+    assert.ok(
+      !workloads(base.objects).some((w) => w.object.metadata.name === store),
+      `no ${store} in the base`,
+    )
     const { object, spec, pod } = workload(local.objects, store)
     assert.equal(object.kind, 'StatefulSet')
     assert.equal(spec.volumeClaimTemplates?.length, 1, `${store} keeps its data on a volume claim`)
@@ -590,7 +662,9 @@ test('Redis and Postgres run only in the local overlay, as StatefulSets with vol
     ['authlab-downstream', env.get('REDIS_DOWNSTREAM_PASSWORD')],
   ])
   for (const service of SERVICES) {
-    const url = new URL(environment(local.objects, workload(local.objects, service).pod.containers[0]!).get('REDIS_URL')!)
+    const url = new URL(
+      environment(local.objects, workload(local.objects, service).pod.containers[0]!).get('REDIS_URL')!,
+    )
     assert.equal(url.username, service === 'auth' ? 'authlab-auth' : 'authlab-downstream')
     assert.equal(url.password, users.get(url.username))
   }

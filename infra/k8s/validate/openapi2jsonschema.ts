@@ -54,7 +54,8 @@ export function standalone(definitions: Record<string, Schema>, name: string): S
       if (key === 'description' || key.startsWith('x-kubernetes-')) continue
       out[key] = key === 'properties' ? expandProperties(value as Schema, node, stack) : expand(value, stack)
     }
-    if (out.properties !== undefined && out.additionalProperties === undefined) out.additionalProperties = false
+    if (out.properties !== undefined && out.additionalProperties === undefined)
+      out.additionalProperties = false
     return out
   }
   const expandProperties = (properties: Schema, parent: Schema, stack: string[]): Schema => {
