@@ -115,8 +115,11 @@ export class RevocationWriter {
     await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
   }
 
-  /** Applies one batch; resolves with the revision it was published as. */
-  async revoke(batch: RevokeBatch, now = Date.now()): Promise<number> {
+  /**
+   * Applies one batch; resolves with the revision it was published as. `replicated: false` skips
+   * the WAIT: for the reconciler's rebuild, which the next promotion (a new run_id) redoes anyway.
+   */
+  async revoke(batch: RevokeBatch, now = Date.now(), opts: { replicated?: boolean } = {}): Promise<number> {
     // Sessions first: should the script then fail, the caller rolls back and a session is gone
     // that Postgres still counts live, which errs on the side of revoking. On a cluster each DEL
     // goes to the node holding that session.
@@ -139,7 +142,7 @@ export class RevocationWriter {
       // An empty Lua table would encode as {}, so the JSON is built here and passed through.
       JSON.stringify(entries),
     )
-    await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
+    if (opts.replicated ?? true) await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
     return rev
   }
 
