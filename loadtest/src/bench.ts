@@ -4,7 +4,7 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Cluster, startCluster } from '@authlab/cluster'
-import { hasBinary } from '@authlab/servers'
+import { hasBinary, type RedisTopologyMode } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import { MODES, TOKEN_PROFILES } from '../lib/scenarios.js'
 import { measureAlgorithms, redisRoundTripUs } from './algorithms.ts'
@@ -122,6 +122,8 @@ export interface BenchOptions {
   profile: ProfileName
   gateway?: string
   redisUrl?: string
+  /** The native cluster's Redis: one server (default), a Sentinel set or a Redis Cluster. */
+  redisMode?: RedisTopologyMode
   maxReplicas?: number
   generator: 'native' | 'k6'
   /** overrides the profile's network delays (ms one way); [] skips the network phase */
@@ -211,7 +213,10 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
   const skipped: string[] = []
   let cluster: Cluster | undefined
   let redis: Redis | undefined
+  /** Every Redis node, for commands and CPU per request (one node unless sentinel or cluster). */
+  let redisNodes: Redis[] = []
   let generator: LoadGenerator | undefined
+  const redisMode = opts.redisMode ?? 'standalone'
   try {
     const sweep = opts.gateway ? [0] : profile.sweep.filter((r) => r <= (opts.maxReplicas ?? 64))
     if (opts.gateway) {
@@ -220,16 +225,30 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       )
     } else {
       log(`starting a native cluster with ${Math.max(...sweep)} replicas per service`)
-      cluster = await startCluster({ replicas: Math.max(...sweep), port: 0, env: CLUSTER_ENV })
+      cluster = await startCluster({ replicas: Math.max(...sweep), port: 0, env: CLUSTER_ENV, redisMode })
     }
     const base = opts.gateway ?? cluster!.url
-    const redisUrl = opts.redisUrl ?? cluster?.redis.url
-    if (redisUrl) {
-      redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+    const admin = (url: string) => {
+      const client = new Redis(url, { maxRetriesPerRequest: 1 })
       // The fault scenarios stop Redis on purpose; the bench's own client just waits for it.
-      redis.on('error', () => {})
-    } else
-      skipped.push('Redis commands and CPU per request (pass --redis-url to measure them against a gateway)')
+      client.on('error', () => {})
+      return client
+    }
+    if (redisMode !== 'standalone' && cluster) {
+      redisNodes = cluster.topology.nodes.map((n) => admin(n.url))
+      skipped.push(
+        `with a Redis ${redisMode}: the Redis round trip, the capacity model's validation (it throttles one Redis process), the fault scenarios (they stop one Redis; see pnpm failover) and the network delay phase (one Redis behind a relay)`,
+      )
+    } else {
+      const redisUrl = opts.redisUrl ?? cluster?.redis.url
+      if (redisUrl) {
+        redis = admin(redisUrl)
+        redisNodes = [redis]
+      } else
+        skipped.push(
+          'Redis commands and CPU per request (pass --redis-url to measure them against a gateway)',
+        )
+    }
     const generatorCpus = cluster ? await pinCluster(cluster) : undefined
     generator = LoadGenerator.start(generatorCpus)
     const saturate = (url: string, pool: PooledRequest[], o: { connections: number; durationS: number }) =>
@@ -271,10 +290,10 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     }
 
     let backgroundCallsPerS = 0
-    if (redis) {
-      const before = await redisStats(redis)
+    if (redisNodes.length) {
+      const before = await redisStats(redisNodes)
       await new Promise((r) => setTimeout(r, 1000))
-      backgroundCallsPerS = (await redisStats(redis)).calls - before.calls
+      backgroundCallsPerS = (await redisStats(redisNodes)).calls - before.calls
     }
 
     // A fresh Node process runs interpreted until its hot paths are compiled: the first mode measured
@@ -307,10 +326,15 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           window: async (mode) => {
             const requests = requestPool(mode, pool)
             await saturate(base, requests, { connections: CONNECTIONS, durationS: profile.warmupS })
-            return measureWindow(cluster, redis, backgroundCallsPerS, activeNames, () =>
-              opts.generator === 'k6'
-                ? k6Saturate(base, mode, tp, profile.windowS, CONNECTIONS)
-                : saturate(base, requests, { connections: CONNECTIONS, durationS: profile.windowS }),
+            return measureWindow(
+              cluster,
+              redisNodes.length ? redisNodes : undefined,
+              backgroundCallsPerS,
+              activeNames,
+              () =>
+                opts.generator === 'k6'
+                  ? k6Saturate(base, mode, tp, profile.windowS, CONNECTIONS)
+                  : saturate(base, requests, { connections: CONNECTIONS, durationS: profile.windowS }),
             )
           },
           log: (line) => log(`  replicas=${replicas} ${tp} ${line}`),
@@ -362,11 +386,11 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     if (cluster && head) {
       for (const mode of MODES) capacityModel.modes[mode] = predict(mode, head.modes[mode]!)
       capacityModel.assumptions = CAPACITY_ASSUMPTIONS
-      if (profile.capacityValidation) {
+      if (profile.capacityValidation && redis) {
         capacityModel.validation = await validateCapacity(
           generator,
           cluster,
-          redis!,
+          redis,
           head,
           await fresh('warm'),
           profile,
@@ -388,7 +412,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     })
 
     let faults: Results['faults'] = {}
-    if (cluster) {
+    if (cluster && redisMode === 'standalone') {
       log('faults')
       faults = await runFaults(cluster, {
         phaseMs: profile.faultPhaseMs,
@@ -403,6 +427,8 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     const relayMissing = delaysMs.length ? relayUnavailable() : undefined
     if (relayMissing) {
       skipped.push(`network delay phase (${relayMissing})`)
+    } else if (redisMode !== 'standalone') {
+      // said in `skipped` above
     } else if (cluster && delaysMs.length) {
       // Its own cluster: the main one stops first, so the two never share the servers' core.
       await cluster.close()
@@ -434,6 +460,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
         sessionCacheTtlMs: Number(CLUSTER_ENV.SESSION_CACHE_TTL_MS),
         pushedMaxStalenessMs: Number(CLUSTER_ENV.PUSHED_MAX_STALENESS_MS),
         backgroundRedisCallsPerS: backgroundCallsPerS,
+        redisMode: opts.gateway ? 'as the gateway has it' : redisMode,
       },
       skipped,
       runs,
@@ -454,6 +481,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     return { results, dir }
   } finally {
     generator?.close()
+    for (const node of redisNodes) node.disconnect()
     redis?.disconnect()
     await cluster?.close()
   }
@@ -619,6 +647,8 @@ if (import.meta.main) {
       smoke: { type: 'boolean', default: false },
       gateway: { type: 'string' },
       'redis-url': { type: 'string' },
+      // standalone (default), sentinel or cluster: the native cluster's Redis topology.
+      redis: { type: 'string', default: 'standalone' },
       'max-replicas': { type: 'string' },
       generator: { type: 'string', default: 'native' },
       seed: { type: 'string' },
@@ -631,10 +661,16 @@ if (import.meta.main) {
   if (values.generator === 'k6' && !hasBinary('k6'))
     throw new Error('--generator k6 needs a k6 on PATH (authlab does not install it)')
   const profile: ProfileName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full'
+  const redisMode = values.redis
+  if (redisMode !== 'standalone' && redisMode !== 'sentinel' && redisMode !== 'cluster')
+    throw new Error('--redis must be standalone, sentinel or cluster')
+  if (redisMode !== 'standalone' && values.gateway)
+    throw new Error('--redis starts a native cluster; with --gateway the gateway has its own Redis')
   const started = Date.now()
   const { results, dir } = await runBench({
     profile,
     generator: values.generator,
+    redisMode,
     outDir: values.out,
     ...(values.gateway ? { gateway: values.gateway.replace(/\/$/, '') } : {}),
     ...(values['redis-url'] ? { redisUrl: values['redis-url'] } : {}),

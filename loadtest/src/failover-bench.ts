@@ -53,7 +53,10 @@ async function waitCost(topology: RedisTopology, blocks: number): Promise<WaitCo
   })
   redis.on('error', () => {})
   await redisReady(redis, 10_000)
-  const writers = [new RevocationWriter(redis), new RevocationWriter(redis, { waitReplicas: 1, waitTimeoutMs: 1000 })]
+  const writers = [
+    new RevocationWriter(redis),
+    new RevocationWriter(redis, { waitReplicas: 1, waitTimeoutMs: 1000 }),
+  ]
   const samples: [number[], number[]] = [[], []]
   try {
     for (let b = 0; b < blocks; b++) {
@@ -83,7 +86,8 @@ for (const redisMode of topologies) {
   console.log(`… ${redisMode}: starting`)
   const cluster = await startCluster({ replicas: 2, port: 0, redisMode, env: ENV })
   try {
-    const cost = redisMode === 'standalone' ? undefined : await waitCost(cluster.topology, values.quick ? 4 : 20)
+    const cost =
+      redisMode === 'standalone' ? undefined : await waitCost(cluster.topology, values.quick ? 4 : 20)
     console.log(`… ${redisMode}: killing the primary under load`)
     const outcome = await runFailover(cluster, {
       beforeMs: values.quick ? 1000 : 3000,
@@ -100,7 +104,7 @@ for (const redisMode of topologies) {
 
 const MODES = ['session', 'session-cached', 'jwt-denylist', 'jwt-pushed', 'introspect', 'jwt'] as const
 const rows: string[] = []
-rows.push('| mode | ' + results.map((r) => r.topology).join(' | ') + ' |')
+rows.push(`| mode | ${results.map((r) => r.topology).join(' | ')} |`)
 rows.push(`|---|${results.map(() => '---').join('|')}|`)
 for (const m of MODES) {
   rows.push(
@@ -114,7 +118,9 @@ for (const m of MODES) {
       ' |',
   )
 }
-rows.push(`| Redis back after | ${results.map((r) => `${(r.outcome.recoveryMs / 1000).toFixed(1)} s`).join(' | ')} |`)
+rows.push(
+  `| Redis back after | ${results.map((r) => `${(r.outcome.recoveryMs / 1000).toFixed(1)} s`).join(' | ')} |`,
+)
 rows.push(
   `| sessions lost | ${results.map((r) => `${r.outcome.sessionsLost} of ${r.outcome.sessionsBefore} (${r.outcome.sessionsOnKilledPrimary} on the killed primary)`).join(' | ')} |`,
 )
@@ -126,10 +132,17 @@ rows.push(
 )
 const faults = results.map((r) => `- **${r.topology}**: ${r.outcome.fault}.`).join('\n')
 const markdown = `${rows.join('\n')}\n\n${faults}\n`
-const dir = join('loadtest', 'results', `failover-${new Date().toISOString().replaceAll(':', '-').replace('.', '-')}`)
+const dir = join(
+  'loadtest',
+  'results',
+  `failover-${new Date().toISOString().replaceAll(':', '-').replace('.', '-')}`,
+)
 await mkdir(dir, { recursive: true })
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version }
-await writeFile(join(dir, 'failover.json'), `${JSON.stringify({ machine, startedAt: new Date().toISOString(), results }, null, 2)}\n`)
+await writeFile(
+  join(dir, 'failover.json'),
+  `${JSON.stringify({ machine, startedAt: new Date().toISOString(), results }, null, 2)}\n`,
+)
 await writeFile(join(dir, 'failover.md'), markdown)
 console.log(markdown)
 console.log(`written to ${dir}`)

@@ -4,7 +4,14 @@ import { headersFor, pathFor, SERVICES } from '../lib/scenarios.js'
 import { type Login, login, type Mode } from './credentials.ts'
 
 /** The modes a failover can hurt: every one that reads shared state, and `jwt` as the control. */
-export const FAILOVER_MODES = ['jwt', 'session', 'session-cached', 'jwt-denylist', 'jwt-pushed', 'introspect'] as const
+export const FAILOVER_MODES = [
+  'jwt',
+  'session',
+  'session-cached',
+  'jwt-denylist',
+  'jwt-pushed',
+  'introspect',
+] as const
 type FailoverMode = (typeof FAILOVER_MODES)[number]
 
 export interface FailoverModeOutcome {
@@ -101,11 +108,16 @@ export async function runFailover(cluster: Cluster, opts: FailoverOptions): Prom
   const live: Login[] = []
   for (let i = 0; i < opts.users; i++) live.push(await login(base, `failover-${opts.run}-${i}@example.test`))
   const victim = await topology.primaryFor(keys.ready)
-  const owners = await Promise.all(live.map((l) => topology.primaryFor(keys.session(hashSessionId(l.sessionId)))))
+  const owners = await Promise.all(
+    live.map((l) => topology.primaryFor(keys.session(hashSessionId(l.sessionId)))),
+  )
   const sessionsOnKilledPrimary = owners.filter((o) => o === victim).length
 
   const modes = Object.fromEntries(
-    FAILOVER_MODES.map((m) => [m, { requests: 0, errors: 0, errorWindowMs: 0, revokedProbes: 0, revokedAccepted: 0 }]),
+    FAILOVER_MODES.map((m) => [
+      m,
+      { requests: 0, errors: 0, errorWindowMs: 0, revokedProbes: 0, revokedAccepted: 0 },
+    ]),
   ) as Record<FailoverMode, FailoverModeOutcome>
   const failed: Record<string, { first: number; last: number }> = {}
   const revoked: Revoked[] = []
@@ -121,8 +133,8 @@ export async function runFailover(cluster: Cluster, opts: FailoverOptions): Prom
         o.requests++
         if (status !== 200) {
           o.errors++
-          const f = (failed[mode] ??= { first: start, last: start })
-          f.last = Date.now()
+          failed[mode] ??= { first: start, last: start }
+          failed[mode].last = Date.now()
         }
       }
     }),
@@ -131,7 +143,9 @@ export async function runFailover(cluster: Cluster, opts: FailoverOptions): Prom
   // the failover) revoked nothing and says so, only acknowledged ones are probed.
   const revoker = (async () => {
     for (let i = 0; !stop; i++) {
-      const who = await login(base, `failover-revoked-${opts.run}-${i % 4}@example.test`).catch(() => undefined)
+      const who = await login(base, `failover-revoked-${opts.run}-${i % 4}@example.test`).catch(
+        () => undefined,
+      )
       if (!who) {
         await sleep(50)
         continue

@@ -6,16 +6,23 @@ export interface RedisStats {
   cpuS: number
 }
 
-/** Total command calls and CPU seconds of Redis, from INFO (works for any Redis we can reach). */
-export async function redisStats(redis: Redis): Promise<RedisStats> {
-  const info = await redis.info('all')
+/**
+ * Total command calls and CPU seconds of Redis, from INFO (works for any Redis we can reach). Given
+ * every node of a Sentinel set or a cluster: CPU of all of them (replication costs CPU too), and the
+ * commands clients sent, which only primaries count (a replica's count is what it was replicated).
+ */
+export async function redisStats(redis: Redis | readonly Redis[]): Promise<RedisStats> {
   let calls = 0
   let cpuS = 0
-  for (const line of info.split('\r\n')) {
-    const cmd = /^cmdstat_([a-z|]+):calls=(\d+)/.exec(line)
-    if (cmd && cmd[1] !== 'info') calls += Number(cmd[2])
-    const cpu = /^used_cpu_(sys|user):([\d.]+)/.exec(line)
-    if (cpu) cpuS += Number(cpu[2])
+  for (const node of Array.isArray(redis) ? redis : [redis as Redis]) {
+    const info = await node.info('all')
+    const primary = !/^role:slave/m.test(info)
+    for (const line of info.split('\r\n')) {
+      const cmd = /^cmdstat_([a-z|]+):calls=(\d+)/.exec(line)
+      if (primary && cmd && cmd[1] !== 'info') calls += Number(cmd[2])
+      const cpu = /^used_cpu_(sys|user):([\d.]+)/.exec(line)
+      if (cpu) cpuS += Number(cpu[2])
+    }
   }
   return { calls, cpuS }
 }
@@ -35,7 +42,7 @@ export interface TierCost {
  */
 export async function measureWindow<T extends { ok: number }>(
   cluster: Cluster | undefined,
-  redis: Redis | undefined,
+  redis: Redis | readonly Redis[] | undefined,
   backgroundCallsPerS: number,
   activeReplicas: string[],
   window: () => Promise<T>,

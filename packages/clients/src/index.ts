@@ -3,15 +3,15 @@ export { createPool, inTransaction, type PostgresClientOptions, postgresClient }
 export {
   createRedis,
   type HostPort,
-  nodeForKey,
   keyOwner,
+  nodeForKey,
   parseHostList,
   type RedisClient,
   type RedisClientOptions,
   type RedisMode,
+  type RedisTopologyEnv,
   redisClient,
   redisReady,
-  type RedisTopologyEnv,
   redisTopology,
   waitForReplicas,
 } from './redis.ts'

@@ -65,7 +65,10 @@ export interface RedisTopologyEnv {
 
 export function redisTopology(
   env: RedisTopologyEnv,
-): Pick<RedisClientOptions, 'url' | 'mode' | 'sentinels' | 'sentinelName' | 'sentinelPassword' | 'clusterNodes'> {
+): Pick<
+  RedisClientOptions,
+  'url' | 'mode' | 'sentinels' | 'sentinelName' | 'sentinelPassword' | 'clusterNodes'
+> {
   return {
     url: env.REDIS_URL,
     mode: env.REDIS_MODE,
@@ -159,7 +162,11 @@ export function keyOwner(client: RedisClient, key: string): () => string | undef
  * AUTHLAB_REDIS_NOT_REPLICATED (503) when they have not within `timeoutMs`: a write the caller
  * must not acknowledge, because a failover now could lose it. `replicas` 0 returns at once.
  */
-export async function waitForReplicas(client: RedisClient, replicas: number, timeoutMs: number): Promise<void> {
+export async function waitForReplicas(
+  client: RedisClient,
+  replicas: number,
+  timeoutMs: number,
+): Promise<void> {
   if (replicas <= 0) return
   const primaries = client instanceof Cluster ? client.nodes('master') : [client]
   const acked = await Promise.all(primaries.map((node) => node.wait(replicas, timeoutMs)))

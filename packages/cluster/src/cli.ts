@@ -25,7 +25,9 @@ const cluster = await startCluster({ replicas, port, redisMode, onProgress: (m) 
 console.log(`cluster ready at ${cluster.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
 if (redisMode === 'standalone') console.log(`  redis ${cluster.redis.url}   postgres ${cluster.postgres.url}`)
 else {
-  console.log(`  redis ${redisMode}: ${cluster.topology.nodes.map((n) => n.port).join(', ')}   postgres ${cluster.postgres.url}`)
+  console.log(
+    `  redis ${redisMode}: ${cluster.topology.nodes.map((n) => n.port).join(', ')}   postgres ${cluster.postgres.url}`,
+  )
   console.log(`  admin: ${cluster.redis.url} (every node has the same users)`)
 }
 console.log(`  auth ${cluster.auth.url} (Swagger UI: ${cluster.auth.url}/auth/docs)`)

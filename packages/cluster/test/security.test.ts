@@ -188,7 +188,11 @@ test("Redis ACLs: a downstream replica's user cannot write a session or publish 
       enableReadyCheck: false,
     })
     try {
-      await assert.rejects(anonymous.get('authlab:{revocations}:ready'), /NOAUTH/, 'nothing without a password')
+      await assert.rejects(
+        anonymous.get('authlab:{revocations}:ready'),
+        /NOAUTH/,
+        'nothing without a password',
+      )
     } finally {
       anonymous.disconnect()
     }

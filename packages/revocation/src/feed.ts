@@ -87,9 +87,20 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
     return this.#conn.ssubscribe(REVOCATION_CHANNEL)
   }
 
-  /** Drops the connection; the next one goes to wherever the channel's slot is served now. */
+  /**
+   * Drops the connection now (a subscription that is not confirmed is not trusted) and connects
+   * again, to wherever the channel's slot is served then.
+   */
   reconnect(): void {
-    this.#conn?.disconnect()
+    const old = this.#conn
+    this.#conn = undefined
+    if (old) {
+      old.removeAllListeners()
+      old.on('error', () => {})
+      old.disconnect()
+      this.emit('close')
+    }
+    this.#retry()
   }
 
   close(): void {
@@ -242,8 +253,12 @@ export class RevocationFeed {
       if (this.#subscriber.status !== 'ready') return
       // Hold messages from now until the snapshot is applied.
       this.#held ??= []
-      // SSUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed.
-      await this.#subscriber.subscribe()
+      // SSUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed. No
+      // acknowledgement (a timeout, MOVED) and the connection is replaced.
+      await this.#subscriber.subscribe().catch((err: Error) => {
+        this.#subscriber.reconnect()
+        throw err
+      })
       // Readiness is per connection of the reader: wait for it to name this Redis process.
       if (!(await this.#reader.check())) return
       const sentAt = Date.now()
@@ -276,13 +291,13 @@ export class RevocationFeed {
     try {
       await this.#subscriber.subscribe()
       if (this.#synced && this.#reader.ready) this.#freshAt = Math.max(this.#freshAt, sentAt)
-    } catch (err) {
-      // No freshness this beat. MOVED: the slot is served elsewhere now (a failover or a migration
-      // on a cluster); this connection hears nothing more, so follow the slot.
-      if (/^(MOVED|ASK) /.test((err as Error).message)) {
-        this.#synced = false
-        this.#subscriber.reconnect()
-      }
+    } catch {
+      // No acknowledgement: no freshness this beat, and the subscription is not trusted any more.
+      // On a cluster this is how a slot migration shows: the old node drops the subscription
+      // (SUNSUBSCRIBE) and answers the next SSUBSCRIBE with MOVED, or not at all. The new
+      // connection goes to the slot's owner and resyncs.
+      this.#synced = false
+      this.#subscriber.reconnect()
     }
   }
 

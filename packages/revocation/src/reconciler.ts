@@ -59,7 +59,9 @@ export class RevocationReconciler {
         const batch = { entries: entries.slice(i, i + BATCH), sessionHashes: sessions.slice(i, i + BATCH) }
         await this.#writer.revoke({ ...batch, watermark: 0 }, now, { replicated: false })
       }
-      await this.#writer.revoke({ entries: [], sessionHashes: [], watermark }, Date.now(), { replicated: false })
+      await this.#writer.revoke({ entries: [], sessionHashes: [], watermark }, Date.now(), {
+        replicated: false,
+      })
       // The marker names the process written to; had Redis restarted meanwhile, the new run_id
       // does not match it and the next reconcile runs again.
       await this.#writer.markReady(runId)

@@ -28,9 +28,9 @@ export { REDIS_USERS, type RedisRole } from './redis-acl.ts'
 export {
   type RedisTopology,
   type RedisTopologyMode,
+  standaloneTopology,
   startRedisCluster,
   startRedisSentinel,
-  standaloneTopology,
   startRedisTopology,
 } from './redis-topology.ts'
 

@@ -34,7 +34,18 @@ export interface RedisTopology {
 async function cli(node: RedisServer, password: string, ...args: string[]): Promise<string> {
   const { stdout } = await run(
     findBinary('redis-cli'),
-    ['-h', node.host, '-p', String(node.port), '--no-auth-warning', '--user', 'default', '--pass', password, ...args],
+    [
+      '-h',
+      node.host,
+      '-p',
+      String(node.port),
+      '--no-auth-warning',
+      '--user',
+      'default',
+      '--pass',
+      password,
+      ...args,
+    ],
     { timeout: 10_000 },
   )
   return stdout
@@ -71,7 +82,9 @@ async function startNodes(count: number, passwords: RedisPasswords, args: (port:
 }
 
 /** A Redis Cluster of `primaries` primaries with one replica each, on loopback ports. */
-export async function startRedisCluster(opts: { primaries?: number; nodeTimeoutMs?: number } = {}): Promise<RedisTopology> {
+export async function startRedisCluster(
+  opts: { primaries?: number; nodeTimeoutMs?: number } = {},
+): Promise<RedisTopology> {
   const primaries = opts.primaries ?? 3
   const passwords = newRedisPasswords()
   const nodes = await startNodes(primaries * 2, passwords, () => [
@@ -129,21 +142,25 @@ export async function startRedisCluster(opts: { primaries?: number; nodeTimeoutM
       throw new Error(`no primary serves ${key}`)
     },
     async healthy(timeoutMs = 30_000) {
-      await until('cluster_state:ok on every running node, every running replica in sync', timeoutMs, async () => {
-        let replicas = 0
-        let served = 0
-        for (const node of nodes.filter((n) => n.running)) {
-          if (!/cluster_state:ok/.test(await cli(node, admin, 'CLUSTER', 'INFO'))) return false
-          const info = await cli(node, admin, 'INFO', 'replication')
-          if (/role:slave/.test(info)) {
-            if (!/master_link_status:up/.test(info)) return false
-            replicas++
-          } else {
-            served += Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0)
+      await until(
+        'cluster_state:ok on every running node, every running replica in sync',
+        timeoutMs,
+        async () => {
+          let replicas = 0
+          let served = 0
+          for (const node of nodes.filter((n) => n.running)) {
+            if (!/cluster_state:ok/.test(await cli(node, admin, 'CLUSTER', 'INFO'))) return false
+            const info = await cli(node, admin, 'INFO', 'replication')
+            if (/role:slave/.test(info)) {
+              if (!/master_link_status:up/.test(info)) return false
+              replicas++
+            } else {
+              served += Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0)
+            }
           }
-        }
-        return served === replicas
-      })
+          return served === replicas
+        },
+      )
     },
     close: async () => {
       await Promise.all(nodes.map((n) => n.close()))
@@ -208,7 +225,10 @@ export async function startRedisSentinel(
       /master_link_status:up/.test(await cli(replicas.at(-1)!, admin, 'INFO', 'replication')),
     )
     for (let i = 0; i < count; i++) {
-      const sentinel = new NativeSentinel(await freePort(), await mkdtemp(join(tmpdir(), 'authlab-sentinel-')))
+      const sentinel = new NativeSentinel(
+        await freePort(),
+        await mkdtemp(join(tmpdir(), 'authlab-sentinel-')),
+      )
       sentinels.push(sentinel)
       await sentinel.start(
         [

@@ -127,7 +127,12 @@ class NativeRedis implements RedisServer {
     // A configuration file rather than arguments, written once: Sentinel and a cluster failover
     // rewrite it (CONFIG REWRITE: whom to replicate), and a restarted node must come back as that.
     const conf = join(this.#dir, 'redis.conf')
-    if (!(await access(conf).then(() => true, () => false))) {
+    if (
+      !(await access(conf).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       const args = [
         '--port',
         String(this.port),

@@ -1,5 +1,5 @@
-import { RevocationFeed, tokenFacts } from '@authlab/revocation'
 import type { RedisClient } from '@authlab/clients'
+import { RevocationFeed, tokenFacts } from '@authlab/revocation'
 import { UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
 import type { Strategy, StrategyContext } from '../types.ts'
 
@@ -8,7 +8,10 @@ import type { Strategy, StrategyContext } from '../types.ts'
  * Redis round trip per request. Serves from the local set while the feed has been confirmed
  * complete within `pushedMaxStalenessMs`, then fails closed (503).
  */
-export function jwtPushedStrategy(ctx: StrategyContext, redis: RedisClient): Strategy & { feed: RevocationFeed } {
+export function jwtPushedStrategy(
+  ctx: StrategyContext,
+  redis: RedisClient,
+): Strategy & { feed: RevocationFeed } {
   const feed = new RevocationFeed(redis, ctx.reader, { log: ctx.log, observer: ctx.options.feedObserver })
   feed.start()
   const bound = ctx.options.pushedMaxStalenessMs
