@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { createRedis, redisReady, redisTopology } from '@authlab/clients'
 import { startCluster } from '@authlab/cluster'
 import { RevocationWriter } from '@authlab/revocation'
-import type { RedisTopology } from '@authlab/servers'
+import type { RedisTopology, RedisTopologyMode } from '@authlab/servers'
 import { type FailoverOutcome, runFailover } from './failover.ts'
 
 const { values } = parseArgs({
@@ -47,7 +47,7 @@ async function waitCost(topology: RedisTopology, blocks: number): Promise<WaitCo
       REDIS_SENTINELS: '',
       REDIS_SENTINEL_NAME: 'authlab',
       REDIS_CLUSTER_NODES: '',
-      ...(topology.envFor('auth') as { REDIS_URL: string; REDIS_MODE: 'standalone' }),
+      ...(topology.envFor('auth') as { REDIS_URL: string; REDIS_MODE: RedisTopologyMode }),
     }),
     commandTimeoutMs: 2000,
   })

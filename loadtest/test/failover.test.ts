@@ -22,7 +22,9 @@ export const FAILOVER_ENV = {
 }
 
 for (const redisMode of ['sentinel', 'cluster'] as const) {
-  test(`Redis ${redisMode}: killing the primary under load loses no session and lets no revoked credential through, before, during or after the failover`, async (t) => {
+  test(`Redis ${redisMode}: killing the primary under load loses no session and lets no revoked credential through, before, during or after the failover`, {
+    timeout: 240_000,
+  }, async (t) => {
     const cluster = await startCluster({ replicas: 2, port: 0, redisMode, env: FAILOVER_ENV })
     t.after(() => cluster.close())
     const outcome = await runFailover(cluster, {

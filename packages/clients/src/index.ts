@@ -2,6 +2,7 @@ export { ClientOptionsError, RedisNotReplicatedError, StoreUnavailableError } fr
 export { createPool, inTransaction, type PostgresClientOptions, postgresClient } from './postgres.ts'
 export {
   createRedis,
+  duplicateRedis,
   type HostPort,
   keyOwner,
   nodeForKey,
@@ -13,6 +14,6 @@ export {
   redisClient,
   redisReady,
   redisTopology,
-  waitForReplicas,
+  writeReplicated,
 } from './redis.ts'
 export { asStoreError, storeUnavailableReason } from './unavailable.ts'

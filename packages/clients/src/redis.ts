@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis'
 import { ClientOptionsError, RedisNotReplicatedError } from './errors.ts'
 
 /** Where the shared state lives: one server, a Sentinel-managed primary, or a Redis Cluster. */
@@ -132,6 +132,8 @@ export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}):
       role: 'master',
       enableAutoPipelining: opts.autoPipelining ?? true,
       sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+      // Without it ioredis would reach the primary the sentinels name in plain text, password and all.
+      ...(url.protocol === 'rediss:' ? { enableTLSForSentinelMode: true } : {}),
       ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
     })
   }
@@ -157,21 +159,34 @@ export function keyOwner(client: RedisClient, key: string): () => string | undef
 }
 
 /**
- * Waits until `replicas` replicas have every write this client sent before the call (WAIT, on every
- * primary it talks to: WAIT counts the writes of its own connection). Throws
- * AUTHLAB_REDIS_NOT_REPLICATED (503) when they have not within `timeoutMs`: a write the caller
- * must not acknowledge, because a failover now could lose it. `replicas` 0 returns at once.
+ * Sends `write` (commands on one slot) and then WAIT in one pipeline, so both go down the same
+ * connection to the same primary (WAIT counts the writes of its own connection: sent separately,
+ * a slot map that changed in between would send it to a node that never saw the write, which
+ * answers at once). Resolves with the first command's reply once `replicas` replicas have the
+ * write; throws AUTHLAB_REDIS_NOT_REPLICATED (503) when they do not within `timeoutMs`, a write the
+ * caller must not acknowledge because a failover now could lose it. `replicas` 0 sends no WAIT.
+ * WAIT holds its connection until then, so give writes a connection of their own.
  */
-export async function waitForReplicas(
+export async function writeReplicated(
   client: RedisClient,
   replicas: number,
   timeoutMs: number,
-): Promise<void> {
-  if (replicas <= 0) return
-  const primaries = client instanceof Cluster ? client.nodes('master') : [client]
-  const acked = await Promise.all(primaries.map((node) => node.wait(replicas, timeoutMs)))
-  const short = acked.filter((n) => n < replicas).length
-  if (short > 0) throw new RedisNotReplicatedError(replicas, timeoutMs)
+  write: (pipeline: ChainableCommander) => ChainableCommander,
+): Promise<unknown> {
+  const pipeline = write(client.pipeline())
+  if (replicas > 0) pipeline.wait(replicas, timeoutMs)
+  const results = await pipeline.exec()
+  if (!results) throw new Error('redis discarded the pipeline')
+  const failed = results.find(([err]) => err)
+  if (failed) throw failed[0]
+  if (replicas > 0 && Number(results.at(-1)?.[1]) < replicas)
+    throw new RedisNotReplicatedError(replicas, timeoutMs)
+  return results[0]?.[1]
+}
+
+/** Another connection (or, on a cluster, set of connections) with the same settings. */
+export function duplicateRedis(client: RedisClient): RedisClient {
+  return client instanceof Cluster ? client.duplicate() : client.duplicate()
 }
 
 /** Resolves once the client is connected (commands fail fast before that: no offline queue). */

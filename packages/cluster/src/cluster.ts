@@ -308,9 +308,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       {
         API_DOCS: 'true',
         ...env,
+        // With replicas, auth's default REDIS_WAIT_REPLICAS (1) acknowledges a login or a
+        // revocation once one of them has it.
         ...redis.envFor('auth'),
-        // With replicas, a login or revocation is acknowledged once one of them has it (WAIT).
-        REDIS_WAIT_REPLICAS: String(Math.min(redis.replicasPerPrimary, 1)),
       },
       logDir,
     )

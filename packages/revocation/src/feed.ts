@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { nodeForKey, type RedisClient } from '@authlab/clients'
+import { keyOwner, nodeForKey, type RedisClient } from '@authlab/clients'
 import { Cluster, type Redis } from 'ioredis'
 import { REVOCATION_CHANNEL } from './keys.ts'
 import type { RevocationReader } from './reader.ts'
@@ -22,11 +22,16 @@ export interface FeedObserver {
  * The feed's connection: subscribed (SSUBSCRIBE) to the revocation channel on the server that
  * publishes it. It reconnects itself rather than through ioredis, so each connection starts from a
  * fresh 'ready' and, on a cluster, goes to the channel slot's owner as it is then (a failover or a
- * slot migration moves it).
+ * slot migration moves it). Only the current connection's events count: one that was replaced is
+ * silenced before it is dropped, and an attempt overtaken by a newer one gives up.
  */
 class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }> {
   readonly #client: RedisClient
+  readonly #ownerNow: () => string | undefined
   #conn: Redis | undefined
+  /** The `host:port` the current connection went to (cluster), to compare with the slot's owner. */
+  #node: string | undefined
+  #epoch = 0
   #closed = false
   #attempt = 0
   #timer: NodeJS.Timeout | undefined
@@ -34,10 +39,16 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
   constructor(client: RedisClient) {
     super()
     this.#client = client
+    this.#ownerNow = keyOwner(client, REVOCATION_CHANNEL)
   }
 
   get status(): string {
     return this.#conn?.status ?? 'end'
+  }
+
+  /** False when the cluster says another node serves the channel's slot now. */
+  get onOwner(): boolean {
+    return !(this.#client instanceof Cluster) || this.#node === this.#ownerNow()
   }
 
   open(): void {
@@ -45,14 +56,15 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
   }
 
   async #connect(): Promise<void> {
-    if (this.#closed) return
+    const epoch = ++this.#epoch
     const client = this.#client
     if (client instanceof Cluster) {
       // Where is the slot now? An error leaves the old map, and the attempt below may fail and retry.
       await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()))
     }
+    if (this.#closed || epoch !== this.#epoch) return
     const node = nodeForKey(client, REVOCATION_CHANNEL)
-    if (!node || this.#closed) return this.#retry()
+    if (!node) return this.#retry()
     const conn = node.duplicate({
       autoResubscribe: false,
       enableOfflineQueue: false,
@@ -62,6 +74,7 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
       connectionName: 'authlab-revocation-feed',
     })
     this.#conn = conn
+    this.#node = this.#ownerNow()
     conn.on('error', () => {})
     conn.on('smessage', (_channel: string, message: string) => this.emit('message', message))
     conn.on('ready', () => {
@@ -81,25 +94,28 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
     this.#timer.unref()
   }
 
-  /** Resolves when the server has acknowledged the subscription, so nothing published after is missed. */
+  /**
+   * Resolves when the server has acknowledged the subscription, so nothing published after is
+   * missed. No acknowledgement (a timeout, MOVED) and that connection is replaced: a subscription
+   * that is not confirmed is not trusted.
+   */
   subscribe(): Promise<unknown> {
-    if (!this.#conn) return Promise.reject(new Error('the revocation feed has no connection'))
-    return this.#conn.ssubscribe(REVOCATION_CHANNEL)
+    const conn = this.#conn
+    if (!conn) return Promise.reject(new Error('the revocation feed has no connection'))
+    return conn.ssubscribe(REVOCATION_CHANNEL).catch((err: Error) => {
+      this.replace(conn)
+      throw err
+    })
   }
 
-  /**
-   * Drops the connection now (a subscription that is not confirmed is not trusted) and connects
-   * again, to wherever the channel's slot is served then.
-   */
-  reconnect(): void {
-    const old = this.#conn
+  /** Drops `conn` if it is still the current connection, and connects again to the slot's owner. */
+  replace(conn: Redis | undefined = this.#conn): void {
+    if (!conn || conn !== this.#conn || this.#closed) return
     this.#conn = undefined
-    if (old) {
-      old.removeAllListeners()
-      old.on('error', () => {})
-      old.disconnect()
-      this.emit('close')
-    }
+    conn.removeAllListeners()
+    conn.on('error', () => {})
+    conn.disconnect()
+    this.emit('close')
     this.#retry()
   }
 
@@ -144,6 +160,7 @@ export class RevocationFeed {
   #connection = 0
   #timers: NodeJS.Timeout[] = []
   #resyncing: Promise<void> | undefined
+  #beating = false
 
   constructor(redis: RedisClient, reader: RevocationReader, opts: FeedOptions = {}) {
     this.#reader = reader
@@ -253,23 +270,19 @@ export class RevocationFeed {
       if (this.#subscriber.status !== 'ready') return
       // Hold messages from now until the snapshot is applied.
       this.#held ??= []
-      // SSUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed. No
-      // acknowledgement (a timeout, MOVED) and the connection is replaced.
-      await this.#subscriber.subscribe().catch((err: Error) => {
-        this.#subscriber.reconnect()
-        throw err
-      })
+      // SSUBSCRIBE resolves once Redis has acknowledged it: from here on nothing is missed.
+      await this.#subscriber.subscribe()
       // Readiness is per connection of the reader: wait for it to name this Redis process.
-      if (!(await this.#reader.check())) return
+      if (!(await this.#reader.check())) return this.#release()
       const sentAt = Date.now()
       const snap = await this.#reader.snapshot()
       // Reconnected meanwhile: the new connection is not subscribed yet. The heartbeat, which
       // resyncs whenever the feed is not synced, starts over on it.
-      if (connection !== this.#connection || this.#subscriber.status !== 'ready') return
+      if (connection !== this.#connection || this.#subscriber.status !== 'ready') return this.#release()
       for (const e of snap.entries) this.#add(e, sentAt)
       this.#gen = snap.gen
       this.#rev = snap.rev
-      const held = this.#held
+      const held = this.#held ?? []
       this.#held = undefined
       this.#synced = true
       this.#resyncs++
@@ -277,27 +290,53 @@ export class RevocationFeed {
       for (const m of held) this.#apply(m)
       if (this.#synced) this.#freshAt = sentAt
     } catch (err) {
+      this.#release()
       this.#log.warn({ err: (err as Error).message }, 'revocation resync failed; retrying')
     }
   }
 
+  /**
+   * A snapshot that did not complete: the held messages are applied as they stand (a revocation is
+   * never wrong to know); still unsynced, the next heartbeat resyncs.
+   */
+  #release(): void {
+    const held = this.#held ?? []
+    this.#held = undefined
+    this.#synced = false
+    const now = Date.now()
+    for (const m of held) for (const e of m.entries) this.#add(normalize(e), now)
+  }
+
   async #heartbeat(): Promise<void> {
-    if (this.#subscriber.status !== 'ready') return
-    if (!this.#synced || !this.#reader.ready) {
-      this.#synced = false
-      return void (await this.#resync())
-    }
-    const sentAt = Date.now()
+    // One beat at a time: a slow acknowledgement must not overlap the next beat's.
+    if (this.#beating || this.#subscriber.status !== 'ready') return
+    this.#beating = true
     try {
-      await this.#subscriber.subscribe()
-      if (this.#synced && this.#reader.ready) this.#freshAt = Math.max(this.#freshAt, sentAt)
-    } catch {
-      // No acknowledgement: no freshness this beat, and the subscription is not trusted any more.
-      // On a cluster this is how a slot migration shows: the old node drops the subscription
-      // (SUNSUBSCRIBE) and answers the next SSUBSCRIBE with MOVED, or not at all. The new
-      // connection goes to the slot's owner and resyncs.
-      this.#synced = false
-      this.#subscriber.reconnect()
+      // On a cluster the client's map may name another owner before this node knows it lost the
+      // slot (a failover it has not noticed): follow the map.
+      if (!this.#subscriber.onOwner) {
+        this.#synced = false
+        this.#subscriber.replace()
+        return
+      }
+      if (!this.#synced || !this.#reader.ready) {
+        this.#synced = false
+        return void (await this.#resync())
+      }
+      const sentAt = Date.now()
+      // No acknowledgement (the subscription is replaced, see FeedLink.subscribe): no freshness.
+      // On a cluster this is also how a slot migration shows: the old node drops the subscription
+      // (SUNSUBSCRIBE) and answers the next SSUBSCRIBE with MOVED, or not at all.
+      await this.#subscriber.subscribe().then(
+        () => {
+          if (this.#synced && this.#reader.ready) this.#freshAt = Math.max(this.#freshAt, sentAt)
+        },
+        () => {
+          this.#synced = false
+        },
+      )
+    } finally {
+      this.#beating = false
     }
   }
 

@@ -138,6 +138,19 @@ export class RevocationReader {
   }
 
   /**
+   * After a read: ioredis follows a MOVED to the promoted replica and updates its map before the
+   * answer arrives, and that replica's copy of the marker still names the old primary. An answer
+   * from another owner than the one checked is not trusted.
+   */
+  #assertSameOwner(): void {
+    if (this.#ownerNow() !== this.#owner) {
+      this.#ready = false
+      void this.check()
+      throw new RevocationsNotReadyError()
+    }
+  }
+
+  /**
    * The live session behind a session id, or undefined. One GETEX: reads it and, with `slideMs`,
    * slides its idle timeout in the same command.
    */
@@ -145,6 +158,7 @@ export class RevocationReader {
     this.#assertReady()
     const key = keys.session(hashSessionId(sessionId))
     const raw = slideMs ? await this.#redis.getex(key, 'PX', slideMs) : await this.#redis.get(key)
+    this.#assertSameOwner()
     if (!raw) return undefined
     const record = JSON.parse(raw) as SessionRecord
     return record.expiresAt > Date.now() ? record : undefined
@@ -162,6 +176,7 @@ export class RevocationReader {
       keys.deniedLogin(token.loginId),
       keys.userCutoff(token.userId),
     )
+    this.#assertSameOwner()
     if (ready !== this.#runId) {
       this.#ready = false
       throw new RevocationsNotReadyError()
@@ -188,6 +203,7 @@ export class RevocationReader {
       [null, string[]],
       [null, string | null],
     ]
+    this.#assertSameOwner()
     if (marker !== this.#runId) {
       this.#ready = false
       throw new RevocationsNotReadyError()

@@ -1,5 +1,6 @@
-import type { RedisClient } from '@authlab/clients'
+import { keyOwner, type RedisClient } from '@authlab/clients'
 import type pg from 'pg'
+import { keys } from './keys.ts'
 import { revocationLog } from './log.ts'
 import { redisRunId } from './reader.ts'
 import type { RevocationWriter } from './writer.ts'
@@ -43,8 +44,14 @@ export class RevocationReconciler {
   }
 
   async #reconcile(): Promise<ReconcileResult> {
+    // The run_id and the marker must come from the same process: on a cluster a failover between
+    // the two reads would compare the new primary's run_id with the old one's marker, or the other
+    // way round, so the owner is read around them and a change means try again.
+    const ownerNow = keyOwner(this.#redis, keys.ready)
+    const owner = ownerNow()
     const runId = await redisRunId(this.#redis)
     const [state, logMax] = await Promise.all([this.#writer.state(), revocationLog.maxId(this.#pool)])
+    if (ownerNow() !== owner) throw new Error('the revocation slot moved while reconciling; retrying')
     if (state.ready === runId && state.watermark >= logMax) return { rebuilt: false, entries: 0, sessions: 0 }
     const reason = state.ready === runId ? 'watermark' : 'marker'
     const db = await this.#pool.connect()
@@ -63,7 +70,8 @@ export class RevocationReconciler {
         replicated: false,
       })
       // The marker names the process written to; had Redis restarted meanwhile, the new run_id
-      // does not match it and the next reconcile runs again.
+      // does not match it and the next reconcile runs again. Moved meanwhile: not marked.
+      if (ownerNow() !== owner) throw new Error('the revocation slot moved while reconciling; retrying')
       await this.#writer.markReady(runId)
       await db.query('COMMIT')
       return { rebuilt: true, entries: entries.length, sessions: sessions.length, reason }

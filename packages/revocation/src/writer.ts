@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type RedisClient, waitForReplicas } from '@authlab/clients'
+import { nodeForKey, type RedisClient, writeReplicated } from '@authlab/clients'
 import type { Result } from 'ioredis'
 import { hashSessionId, keys, REVOCATION_CHANNEL } from './keys.ts'
 import { type Revocation, revocationMember, type SessionRecord } from './types.ts'
@@ -111,19 +111,30 @@ export class RevocationWriter {
   }
 
   async writeSession(sessionId: string, record: SessionRecord, idleTtlMs: number): Promise<void> {
-    await this.#redis.set(keys.session(hashSessionId(sessionId)), JSON.stringify(record), 'PX', idleTtlMs)
-    await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
+    const key = keys.session(hashSessionId(sessionId))
+    await writeReplicated(this.#redis, this.#waitReplicas, this.#waitTimeoutMs, (p) =>
+      p.set(key, JSON.stringify(record), 'PX', idleTtlMs),
+    )
   }
 
   /**
-   * Applies one batch; resolves with the revision it was published as. `replicated: false` skips
-   * the WAIT: for the reconciler's rebuild, which the next promotion (a new run_id) redoes anyway.
+   * Applies one batch; resolves with the revision it was published as. `replicated: false` (the
+   * reconciler's rebuild) skips the WAIT where a promotion redoes the write anyway: on the node of
+   * the revocation slot, whose new run_id makes auth rebuild. Sessions on other primaries (a
+   * cluster) are still waited for: nothing would delete them again.
    */
   async revoke(batch: RevokeBatch, now = Date.now(), opts: { replicated?: boolean } = {}): Promise<number> {
+    const always = opts.replicated ?? true
+    const marked = always ? undefined : nodeForKey(this.#redis, keys.ready)
     // Sessions first: should the script then fail, the caller rolls back and a session is gone
     // that Postgres still counts live, which errs on the side of revoking. On a cluster each DEL
     // goes to the node holding that session.
-    await Promise.all(batch.sessionHashes.map((h) => this.#redis.del(keys.session(h))))
+    await Promise.all(
+      batch.sessionHashes.map(keys.session).map((key) => {
+        const wait = always || nodeForKey(this.#redis, key) !== marked ? this.#waitReplicas : 0
+        return writeReplicated(this.#redis, wait, this.#waitTimeoutMs, (p) => p.del(key))
+      }),
+    )
     const entries: ScriptEntry[] = batch.entries.map((e) => ({
       kind: e.kind,
       value: e.value,
@@ -132,18 +143,23 @@ export class RevocationWriter {
       member: revocationMember(e),
     }))
     const keyList = [keys.watermark, keys.revision, keys.liveSet, ...batch.entries.map(entryKey)]
-    const rev = await this.#redis.authlabRevoke(
-      keyList.length,
-      ...keyList,
-      String(now),
-      String(batch.watermark),
-      REVOCATION_CHANNEL,
-      randomUUID(),
-      // An empty Lua table would encode as {}, so the JSON is built here and passed through.
-      JSON.stringify(entries),
+    const rev = await writeReplicated(
+      this.#redis,
+      always ? this.#waitReplicas : 0,
+      this.#waitTimeoutMs,
+      (p) =>
+        p.authlabRevoke(
+          keyList.length,
+          ...keyList,
+          String(now),
+          String(batch.watermark),
+          REVOCATION_CHANNEL,
+          randomUUID(),
+          // An empty Lua table would encode as {}, so the JSON is built here and passed through.
+          JSON.stringify(entries),
+        ),
     )
-    if (opts.replicated ?? true) await waitForReplicas(this.#redis, this.#waitReplicas, this.#waitTimeoutMs)
-    return rev
+    return Number(rev)
   }
 
   /** Declares Redis' copies complete for the Redis process `runId` (see keys.ready). */

@@ -6,6 +6,7 @@ import { createRedis, type RedisClient, redisReady, redisTopology } from '@authl
 import { type RedisServer, type RedisTopology, startRedisCluster } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import {
+  hashSessionId,
   RevocationFeed,
   RevocationReader,
   RevocationWriter,
@@ -175,4 +176,38 @@ test('jwt-pushed follows the revocation slot to its new primary after a migratio
   )
   assert.ok(feed.resyncs > resyncs, 'the feed resubscribed on the new primary and resynced')
   assert.equal(feed.synced, true)
+})
+
+test('WAIT asks only the primaries written to: a shard without its replica refuses a session write (503), the revocation slot still takes revocations', async (t) => {
+  const wc = await connect('auth', t)
+  const writer = new RevocationWriter(wc, { waitReplicas: 1, waitTimeoutMs: 300 })
+  const revocationPrimary = await topology.primaryFor(keys.ready)
+  // A session id whose key lives on another primary, and that primary's replica.
+  let sessionId = randomUUID()
+  while ((await topology.primaryFor(keys.session(hashSessionId(sessionId)))) === revocationPrimary)
+    sessionId = randomUUID()
+  const primary = await topology.primaryFor(keys.session(hashSessionId(sessionId)))
+  let replica: RedisServer | undefined
+  for (const node of topology.nodes) {
+    const c = admin(node)
+    if (new RegExp(`master_port:${primary.port}\\b`).test(await c.info('replication'))) replica = node
+    c.disconnect()
+  }
+  assert.ok(replica, 'the primary has a replica')
+  await replica.kill()
+  t.after(async () => {
+    await replica.start()
+    await topology.healthy(60_000)
+  })
+  await until('the primary has lost its replica', async () => {
+    const c = admin(primary)
+    const info = await c.info('replication')
+    c.disconnect()
+    return /connected_slaves:0/.test(info)
+  })
+  const record = { userId: randomUUID(), loginId: randomUUID(), expiresAt: Date.now() + 60_000 }
+  await assert.rejects(writer.writeSession(sessionId, record, 60_000), {
+    code: 'AUTHLAB_REDIS_NOT_REPLICATED',
+  })
+  await revokeLogin(writer, token())
 })

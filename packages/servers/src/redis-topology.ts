@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,24 +32,17 @@ export interface RedisTopology {
   close(): Promise<void>
 }
 
-async function cli(node: RedisServer, password: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(
-    findBinary('redis-cli'),
-    [
-      '-h',
-      node.host,
-      '-p',
-      String(node.port),
-      '--no-auth-warning',
-      '--user',
-      'default',
-      '--pass',
-      password,
-      ...args,
-    ],
-    { timeout: 10_000 },
-  )
+/** redis-cli with the password in its environment (REDISCLI_AUTH), not on its command line. */
+async function redisCli(password: string | undefined, args: string[], timeout = 10_000): Promise<string> {
+  const { stdout } = await run(findBinary('redis-cli'), args, {
+    timeout,
+    env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) },
+  })
   return stdout
+}
+
+function cli(node: RedisServer, password: string, ...args: string[]): Promise<string> {
+  return redisCli(password, ['-h', node.host, '-p', String(node.port), '--user', 'default', ...args])
 }
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -60,7 +54,11 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   }
 }
 
-async function startNodes(count: number, passwords: RedisPasswords, args: (port: number) => string[]) {
+async function startNodes(
+  count: number,
+  passwords: RedisPasswords,
+  args: (port: number) => Promise<string[]>,
+) {
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()))
   const nodes: RedisServer[] = []
   try {
@@ -70,7 +68,7 @@ async function startNodes(count: number, passwords: RedisPasswords, args: (port:
           port,
           passwords,
           // Replicas log in to their primary as the admin user (the ACL file has no password-less user).
-          args: ['--masteruser', 'default', '--masterauth', passwords.admin, ...args(port)],
+          args: ['--masteruser', 'default', '--masterauth', passwords.admin, ...(await args(port))],
         }),
       )
     }
@@ -87,25 +85,25 @@ export async function startRedisCluster(
 ): Promise<RedisTopology> {
   const primaries = opts.primaries ?? 3
   const passwords = newRedisPasswords()
-  const nodes = await startNodes(primaries * 2, passwords, () => [
+  const nodes = await startNodes(primaries * 2, passwords, async () => [
     '--cluster-enabled',
     'yes',
     '--cluster-config-file',
     'nodes.conf',
+    // A bus port of its own: by default it is port + 10000, which a free port above 55535 cannot have.
+    '--cluster-port',
+    String(await freePort()),
     // How long a primary may be unreachable before its replica takes over: the failover window.
     '--cluster-node-timeout',
     String(opts.nodeTimeoutMs ?? 1000),
   ])
   const admin = passwords.admin
   try {
-    await run(
-      findBinary('redis-cli'),
+    await redisCli(
+      admin,
       [
-        '--no-auth-warning',
         '--user',
         'default',
-        '--pass',
-        admin,
         '--cluster',
         'create',
         ...nodes.map((n) => `${n.host}:${n.port}`),
@@ -113,7 +111,7 @@ export async function startRedisCluster(
         '1',
         '--cluster-yes',
       ],
-      { timeout: 30_000 },
+      30_000,
     )
   } catch (err) {
     await Promise.all(nodes.map((n) => n.close()))
@@ -181,7 +179,7 @@ class NativeSentinel {
     this.#dir = dir
   }
 
-  async start(conf: string): Promise<void> {
+  async start(conf: string, password: string): Promise<void> {
     const file = join(this.#dir, 'sentinel.conf')
     // Sentinel rewrites its file as it learns the set; it must be writable.
     await writeFile(file, conf, { mode: 0o600 })
@@ -191,7 +189,7 @@ class NativeSentinel {
       args: [file, '--sentinel'],
       logFile: join(this.#dir, 'sentinel.log'),
     })
-    await waitUntil(this.#proc, () => redisPing(this.host, this.port))
+    await waitUntil(this.#proc, () => redisPing(this.host, this.port, password))
   }
 
   async close(): Promise<void> {
@@ -207,14 +205,16 @@ export async function startRedisSentinel(
   const name = opts.name ?? 'authlab'
   const passwords = newRedisPasswords()
   const admin = passwords.admin
-  const [primary] = await startNodes(1, passwords, () => [])
-  const replicas = await startNodes(opts.replicas ?? 2, passwords, () => [
+  const [primary] = await startNodes(1, passwords, async () => [])
+  const replicas = await startNodes(opts.replicas ?? 2, passwords, async () => [
     '--replicaof',
     primary!.host,
     String(primary!.port),
   ])
   const nodes = [primary!, ...replicas]
   const count = opts.sentinels ?? 3
+  // The sentinels want a password too: one that could reconfigure them could name a rogue primary.
+  const sentinelPassword = randomBytes(24).toString('hex')
   const sentinels: NativeSentinel[] = []
   const closeAll = async () => {
     await Promise.all(sentinels.map((s) => s.close()))
@@ -234,6 +234,9 @@ export async function startRedisSentinel(
         [
           `port ${sentinel.port}`,
           `bind ${sentinel.host}`,
+          `requirepass ${sentinelPassword}`,
+          // Sentinels talk to each other with the same password.
+          `sentinel sentinel-pass ${sentinelPassword}`,
           `sentinel monitor ${name} ${primary!.host} ${primary!.port} ${Math.floor(count / 2) + 1}`,
           `sentinel auth-user ${name} default`,
           `sentinel auth-pass ${name} ${admin}`,
@@ -243,6 +246,7 @@ export async function startRedisSentinel(
           `sentinel parallel-syncs ${name} 1`,
           '',
         ].join('\n'),
+        sentinelPassword,
       )
     }
   } catch (err) {
@@ -252,12 +256,12 @@ export async function startRedisSentinel(
   const hosts = sentinels.map((s) => ({ host: s.host, port: s.port }))
   const askSentinels = async (): Promise<RedisServer | undefined> => {
     for (const s of sentinels) {
-      const out = await run(
-        findBinary('redis-cli'),
+      const out = await redisCli(
+        sentinelPassword,
         ['-h', s.host, '-p', String(s.port), 'SENTINEL', 'get-master-addr-by-name', name],
-        { timeout: 5000 },
+        5000,
       ).catch(() => undefined)
-      const port = Number(out?.stdout.trim().split('\n')[1])
+      const port = Number(out?.trim().split('\n')[1])
       const node = nodes.find((n) => n.port === port)
       if (node) return node
     }
@@ -274,6 +278,7 @@ export async function startRedisSentinel(
       REDIS_URL: redisUrlFor(role, passwords, primary!.host, primary!.port),
       REDIS_SENTINELS: hosts.map((h) => `${h.host}:${h.port}`).join(','),
       REDIS_SENTINEL_NAME: name,
+      REDIS_SENTINEL_PASSWORD: sentinelPassword,
     }),
     async primaryFor() {
       const node = await askSentinels()

@@ -20,10 +20,13 @@ export const AuthConfigSchema = Type.Object({
   REFRESH_REUSE_GRACE_MS: Type.Integer({ minimum: 0, default: 5000 }),
   /**
    * Sessions and revocations are acknowledged only once this many Redis replicas have them (WAIT),
-   * so a failover cannot lose a revocation or a fresh login; 0 (standalone) does not wait. When
-   * they do not within REDIS_WAIT_TIMEOUT_MS the request fails with 503 and nothing is committed.
+   * so a failover to a replica that has them keeps a fresh login and, on a cluster, keeps a deleted
+   * session deleted (revocation keys need no WAIT to be safe: a promoted replica is rebuilt from the
+   * Postgres log before anyone trusts it). Unset: 0 standalone, 1 with sentinel or cluster; 0 there
+   * is allowed but warned about. When the replicas do not confirm within REDIS_WAIT_TIMEOUT_MS the
+   * request fails with 503 and nothing is committed.
    */
-  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, default: 0 }),
+  REDIS_WAIT_REPLICAS: Type.Optional(Type.Integer({ minimum: 0 })),
   REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 200 }),
   /** How often Redis' revocation copies are compared with the Postgres log (and rebuilt if behind). */
   RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
@@ -85,5 +88,11 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
       `KEY_ROTATION_INTERVAL_S (${config.KEY_ROTATION_INTERVAL_S}) must exceed JWT_KEY_PUBLISH_DELAY_S (${config.JWT_KEY_PUBLISH_DELAY_S})`,
     )
   }
+  if (config.REDIS_WAIT_TIMEOUT_MS >= config.REDIS_COMMAND_TIMEOUT_MS) {
+    throw new ConfigInvalidError(
+      `REDIS_WAIT_TIMEOUT_MS (${config.REDIS_WAIT_TIMEOUT_MS}) must be below REDIS_COMMAND_TIMEOUT_MS (${config.REDIS_COMMAND_TIMEOUT_MS}): the command would time out first`,
+    )
+  }
+  config.REDIS_WAIT_REPLICAS ??= config.REDIS_MODE === 'standalone' ? 0 : 1
   return config
 }

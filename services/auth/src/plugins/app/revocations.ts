@@ -1,4 +1,4 @@
-import { inTransaction } from '@authlab/clients'
+import { duplicateRedis, inTransaction, redisReady } from '@authlab/clients'
 import {
   type Revocation,
   RevocationReader,
@@ -124,8 +124,18 @@ declare module 'fastify' {
 }
 
 async function revocationsPlugin(fastify: FastifyInstance, { config }: { config: AuthConfig }) {
-  const writer = new RevocationWriter(fastify.redis, {
-    waitReplicas: config.REDIS_WAIT_REPLICAS,
+  if (config.REDIS_MODE !== 'standalone' && config.REDIS_WAIT_REPLICAS === 0) {
+    fastify.log.warn(
+      'REDIS_WAIT_REPLICAS=0 with replicas: a failover can lose a fresh login and, on a cluster, bring back a deleted session',
+    )
+  }
+  // Writes on connections of their own: WAIT holds its connection until a replica confirms, and
+  // the login throttle, introspection and readiness must not queue behind it.
+  const writes = duplicateRedis(fastify.redis)
+  writes.on('error', () => {})
+  writes.on('node error', () => {})
+  const writer = new RevocationWriter(writes, {
+    waitReplicas: config.REDIS_WAIT_REPLICAS ?? 0,
     waitTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
   })
   const reader = new RevocationReader(fastify.redis, {
@@ -152,10 +162,12 @@ async function revocationsPlugin(fastify: FastifyInstance, { config }: { config:
   // Each (re)connection may be to a Redis that restarted with part of its data; and between
   // reconnects, a periodic comparison catches keys lost without a restart.
   fastify.redis.on('ready', reconcile)
+  writes.on('ready', reconcile)
   const timer = setInterval(reconcile, config.RECONCILE_INTERVAL_MS)
   timer.unref()
   fastify.addHook('onReady', async () => {
     reader.start()
+    await redisReady(writes, config.REDIS_COMMAND_TIMEOUT_MS * 4).catch(() => {})
     await reconcile()
     await reader.check()
   })
@@ -163,6 +175,7 @@ async function revocationsPlugin(fastify: FastifyInstance, { config }: { config:
     clearInterval(timer)
     fastify.redis.off('ready', reconcile)
     reader.close()
+    await writes.quit().catch(() => writes.disconnect())
   })
 }
 
