@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type Cluster, startCluster } from '@authlab/cluster'
+import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
 import { hasBinary, type RedisTopologyMode } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import { MODES, TOKEN_PROFILES } from '../lib/scenarios.js'
@@ -102,11 +102,7 @@ const PROFILES: Record<ProfileName, Profile> = {
 const CLUSTER_ENV = {
   // A full run lasts longer than the default 5-minute access TTL; the pools are refreshed anyway.
   ACCESS_TOKEN_TTL_S: '3600',
-  LOGIN_RATE_LIMIT_PER_IP: '1000000',
-  LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
-  LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '1000000',
-  GATEWAY_LOGIN_RATE: '1000000r/s',
-  GATEWAY_LOGIN_BURST: '1000000',
+  ...UNLIMITED_LOGINS_ENV,
   JWT_VERIFY_CACHE_SIZE: '32',
   SESSION_CACHE_MAX_ENTRIES: '8',
   SESSION_CACHE_TTL_MS: '1000',

@@ -8,7 +8,7 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createRedis, redisReady, redisTopology } from '@authlab/clients'
-import { startCluster } from '@authlab/cluster'
+import { startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
 import { RevocationWriter } from '@authlab/revocation'
 import type { RedisTopology, RedisTopologyMode } from '@authlab/servers'
 import { type FailoverOutcome, runFailover } from './failover.ts'
@@ -25,11 +25,7 @@ const ENV = {
   ACCESS_TOKEN_TTL_S: '300',
   SESSION_CACHE_TTL_MS: String(BOUNDS.sessionCacheTtlMs),
   PUSHED_MAX_STALENESS_MS: String(BOUNDS.pushedMaxStalenessMs),
-  LOGIN_RATE_LIMIT_PER_IP: '1000000',
-  LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
-  LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '1000000',
-  GATEWAY_LOGIN_RATE: '1000000r/s',
-  GATEWAY_LOGIN_BURST: '1000000',
+  ...UNLIMITED_LOGINS_ENV,
 }
 
 interface WaitCost {

@@ -1,18 +1,11 @@
 import type { Cluster } from '@authlab/cluster'
 import { hashSessionId, keys } from '@authlab/revocation'
-import { headersFor, pathFor, SERVICES } from '../lib/scenarios.js'
+import { headersFor, MODES, pathFor, SERVICES } from '../lib/scenarios.js'
 import { type Login, login, type Mode } from './credentials.ts'
 
+type FailoverMode = Exclude<Mode, 'none'>
 /** The modes a failover can hurt: every one that reads shared state, and `jwt` as the control. */
-export const FAILOVER_MODES = [
-  'jwt',
-  'session',
-  'session-cached',
-  'jwt-denylist',
-  'jwt-pushed',
-  'introspect',
-] as const
-type FailoverMode = (typeof FAILOVER_MODES)[number]
+export const FAILOVER_MODES = MODES.filter((m): m is FailoverMode => m !== 'none')
 
 export interface FailoverModeOutcome {
   requests: number

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { startCluster } from '@authlab/cluster'
+import { startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
 import { FAILOVER_MODES, runFailover } from '../src/failover.ts'
 
 /*
@@ -14,11 +14,7 @@ export const FAILOVER_ENV = {
   SESSION_CACHE_TTL_MS: String(BOUNDS.sessionCacheTtlMs),
   PUSHED_MAX_STALENESS_MS: String(BOUNDS.pushedMaxStalenessMs),
   RECONCILE_INTERVAL_MS: '500',
-  LOGIN_RATE_LIMIT_PER_IP: '1000000',
-  LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
-  LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '1000000',
-  GATEWAY_LOGIN_RATE: '1000000r/s',
-  GATEWAY_LOGIN_BURST: '1000000',
+  ...UNLIMITED_LOGINS_ENV,
 }
 
 for (const redisMode of ['sentinel', 'cluster'] as const) {

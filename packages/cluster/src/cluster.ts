@@ -26,6 +26,18 @@ const SERVICES_DIR = new URL('../../../services/', import.meta.url).pathname
 
 export const DOWNSTREAM_SERVICES = ['orders', 'profile'] as const
 
+/**
+ * For load tools and tests that log in many users from one address (127.0.0.1): every login limit,
+ * auth's and the gateway's, out of the way. Never for a cluster anyone else reaches.
+ */
+export const UNLIMITED_LOGINS_ENV: Readonly<Record<string, string>> = {
+  LOGIN_RATE_LIMIT_PER_IP: '1000000',
+  LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
+  LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '1000000',
+  GATEWAY_LOGIN_RATE: '1000000r/s',
+  GATEWAY_LOGIN_BURST: '1000000',
+}
+
 export interface ClusterOptions {
   /** Replicas of each downstream service. */
   replicas?: number

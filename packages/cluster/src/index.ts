@@ -1,2 +1,9 @@
-export { Cluster, type ClusterOptions, DOWNSTREAM_SERVICES, ServiceProcess, startCluster } from './cluster.ts'
+export {
+  Cluster,
+  type ClusterOptions,
+  DOWNSTREAM_SERVICES,
+  ServiceProcess,
+  startCluster,
+  UNLIMITED_LOGINS_ENV,
+} from './cluster.ts'
 export { type GatewayLayout, renderGatewayConfig } from './gateway.ts'

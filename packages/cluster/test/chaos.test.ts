@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mode } from '@authlab/contract'
 import { seeded } from '@authlab/servers'
 import { Redis } from 'ioredis'
-import { type Cluster, startCluster } from '../src/index.ts'
+import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '../src/index.ts'
 
 /*
  * Hunts for lost revocations. A real cluster (3 replicas of each service behind nginx) is driven by
@@ -78,11 +78,7 @@ before(async () => {
       PUSHED_MAX_STALENESS_MS: String(PUSHED_BOUND_MS),
       REFRESH_REUSE_GRACE_MS: '0',
       RECONCILE_INTERVAL_MS: '500',
-      LOGIN_RATE_LIMIT_PER_IP: '1000000',
-      LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
-      LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '1000000',
-      GATEWAY_LOGIN_RATE: '1000000r/s',
-      GATEWAY_LOGIN_BURST: '1000000',
+      ...UNLIMITED_LOGINS_ENV,
     },
   })
   admin = new Redis(cluster.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
