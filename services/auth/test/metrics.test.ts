@@ -71,12 +71,13 @@ test('a reused refresh token counts one refresh-token-reuse revocation', async (
 test('a store outage that reaches a request is counted as a store error', async (t) => {
   const app = await build(t, stores(), { REPLICA_ID: 'auth-3' })
   const user = await registerAndLogin(app)
-  // A Redis that answers nothing: the client is disconnected and has no offline queue.
+  // A Redis that answers nothing: the client is disconnected and has no offline queue. A login
+  // needs it first (the login throttle), before its own writes, which have a connection of their own.
   app.redis.disconnect()
   const res = await app.inject({
     method: 'POST',
-    url: '/auth/logout',
-    headers: { authorization: `Bearer ${user.login.accessToken}` },
+    url: '/auth/login',
+    payload: { email: user.email, password: PASSWORD },
   })
   assert.equal(res.statusCode, 503)
   assert.ok((await sample(app, 'authlab_store_errors_total', { store: 'redis', replica: 'auth-3' })) >= 1)
