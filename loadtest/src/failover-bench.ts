@@ -108,7 +108,12 @@ for (const m of MODES) {
       results
         .map(({ outcome: o }) => {
           const x = o.modes[m]
-          return `${(x.errorWindowMs / 1000).toFixed(1)} s (${x.errors}/${x.requests}); revoked accepted ${x.revokedAccepted}/${x.revokedProbes}`
+          const when =
+            x.errorsFromMs === undefined
+              ? 'no error'
+              : // A request sent just before the kill can fail: its start is shown as 0.
+                `${(Math.max(0, x.errorsFromMs) / 1000).toFixed(1)}–${((x.errorsUntilMs ?? 0) / 1000).toFixed(1)} s`
+          return `${when} (${x.errors}/${x.requests}); revoked accepted ${x.revokedAccepted}/${x.revokedProbes}`
         })
         .join(' | ') +
       ' |',

@@ -13,6 +13,9 @@ export interface FailoverModeOutcome {
   errors: number
   /** From the start of the first failed request to the end of the last one; 0 with none. */
   errorWindowMs: number
+  /** When the first failed request started and the last one ended, ms after the kill (absent with none). */
+  errorsFromMs?: number
+  errorsUntilMs?: number
   /** Requests with a revoked credential, started after its revocation returned plus the mode's bound. */
   revokedProbes: number
   /** Of those, how many were accepted: must be 0 in every mode but `jwt`. */
@@ -198,7 +201,10 @@ export async function runFailover(cluster: Cluster, opts: FailoverOptions): Prom
 
   for (const mode of FAILOVER_MODES) {
     const f = failed[mode]
-    modes[mode].errorWindowMs = f ? f.last - f.first : 0
+    if (!f) continue
+    modes[mode].errorWindowMs = f.last - f.first
+    modes[mode].errorsFromMs = f.first - killedAt
+    modes[mode].errorsUntilMs = f.last - killedAt
   }
   // Every revoked credential once more, now that everything is settled.
   for (const r of revoked) {
