@@ -10,6 +10,7 @@ import { MODES, TOKEN_PROFILES } from '../lib/scenarios.js'
 import { measureAlgorithms, redisRoundTripUs } from './algorithms.ts'
 import { CAPACITY_ASSUMPTIONS, predict } from './capacity.ts'
 import { credentialPool, type Login, type Mode, requestPool, type TokenProfile } from './credentials.ts'
+import { measureTopologies } from './failover.ts'
 import { runFaults } from './faults.ts'
 import { k6Saturate } from './k6.ts'
 import type { PooledRequest } from './load.ts'
@@ -45,6 +46,8 @@ interface Profile {
   latencyAtEveryCount: boolean
   /** one-way delays (ms) put between the replicas and Redis/auth for the network phase; [] skips it */
   delaysMs: number[]
+  /** kill the Redis primary under load in each topology (standalone, sentinel, cluster) */
+  failover: boolean
 }
 
 const PROFILES: Record<ProfileName, Profile> = {
@@ -58,6 +61,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     revocationTrials: 3,
     faultPhaseMs: 800,
     capacityValidation: false,
+    failover: false,
     coldLogins: 40,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,
@@ -73,6 +77,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     revocationTrials: 3,
     faultPhaseMs: 600,
     capacityValidation: true,
+    failover: false,
     coldLogins: 64,
     coldAtEveryCount: false,
     latencyAtEveryCount: false,
@@ -90,6 +95,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     revocationTrials: 30,
     faultPhaseMs: 3000,
     capacityValidation: true,
+    failover: true,
     coldLogins: 150,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,
@@ -120,6 +126,8 @@ export interface BenchOptions {
   redisUrl?: string
   /** The native cluster's Redis: one server (default), a Sentinel set or a Redis Cluster. */
   redisMode?: RedisTopologyMode
+  /** overrides the profile's failover phase (each Redis topology's primary killed under load) */
+  failover?: boolean
   maxReplicas?: number
   generator: 'native' | 'k6'
   /** overrides the profile's network delays (ms one way); [] skips the network phase */
@@ -434,6 +442,22 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       skipped.push('network delay phase (it starts its own cluster; not with --gateway)')
     }
 
+    let topologies: Results['topologies']
+    if (opts.failover ?? profile.failover) {
+      if (opts.gateway || redisMode !== 'standalone') {
+        skipped.push('the failover phase (it starts its own clusters; not with --gateway or --redis)')
+      } else {
+        // Its own clusters, one at a time: the main one stops first.
+        await cluster?.close()
+        cluster = undefined
+        topologies = await measureTopologies({
+          topologies: ['standalone', 'sentinel', 'cluster'],
+          quick: opts.profile !== 'full',
+          log,
+        })
+      }
+    }
+
     const results: Results = {
       machine: machine(pinning),
       startedAt,
@@ -462,6 +486,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       runs,
       revocation,
       faults,
+      ...(topologies ? { topologies } : {}),
       ...(network ? { network } : {}),
       algorithms,
       capacityModel,
@@ -638,6 +663,7 @@ export function comparisonTable(results: Results): string {
 
 if (import.meta.main) {
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       quick: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
@@ -645,6 +671,8 @@ if (import.meta.main) {
       'redis-url': { type: 'string' },
       // standalone (default), sentinel or cluster: the native cluster's Redis topology.
       redis: { type: 'string', default: 'standalone' },
+      // --failover / --no-failover: the profile decides by default (full: on).
+      failover: { type: 'boolean' },
       'max-replicas': { type: 'string' },
       generator: { type: 'string', default: 'native' },
       seed: { type: 'string' },
@@ -667,6 +695,7 @@ if (import.meta.main) {
     profile,
     generator: values.generator,
     redisMode,
+    ...(values.failover !== undefined ? { failover: values.failover } : {}),
     outDir: values.out,
     ...(values.gateway ? { gateway: values.gateway.replace(/\/$/, '') } : {}),
     ...(values['redis-url'] ? { redisUrl: values['redis-url'] } : {}),

@@ -1,43 +1,18 @@
-import type { Cluster } from '@authlab/cluster'
-import { hashSessionId, keys } from '@authlab/revocation'
+import { createRedis, redisReady, redisTopology } from '@authlab/clients'
+import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
+import { hashSessionId, keys, RevocationWriter } from '@authlab/revocation'
+import type { RedisTopology, RedisTopologyMode } from '@authlab/servers'
 import { headersFor, MODES, pathFor, SERVICES } from '../lib/scenarios.js'
 import { type Login, login, type Mode } from './credentials.ts'
+import type { FailoverModeOutcome, TopologyFailover } from './results.ts'
 
 type FailoverMode = Exclude<Mode, 'none'>
 /** The modes a failover can hurt: every one that reads shared state, and `jwt` as the control. */
 export const FAILOVER_MODES = MODES.filter((m): m is FailoverMode => m !== 'none')
 
-export interface FailoverModeOutcome {
-  requests: number
-  /** Live credentials refused or failed (any status but 200). */
-  errors: number
-  /** From the start of the first failed request to the end of the last one; 0 with none. */
-  errorWindowMs: number
-  /** When the first failed request started and the last one ended, ms after the kill (absent with none). */
-  errorsFromMs?: number
-  errorsUntilMs?: number
-  /** Requests with a revoked credential, started after its revocation returned plus the mode's bound. */
-  revokedProbes: number
-  /** Of those, how many were accepted: must be 0 in every mode but `jwt`. */
-  revokedAccepted: number
-}
-
-export interface FailoverOutcome {
-  topology: 'standalone' | 'sentinel' | 'cluster'
-  /** What was killed and how the topology recovered. */
-  fault: string
-  /** From the kill until the topology had a primary for every slot again (a restart, standalone). */
-  recoveryMs: number
-  /** Logins made before the fault, whose sessions are checked afterwards. */
-  sessionsBefore: number
-  /** How many of them were on the killed primary. */
-  sessionsOnKilledPrimary: number
-  /** How many of them the `session` mode refused after the recovery. */
-  sessionsLost: number
-  /** Logouts sent during the run, and how many were acknowledged (204); the rest failed visibly. */
-  revocations: { attempted: number; acknowledged: number }
-  modes: Record<FailoverMode, FailoverModeOutcome>
-}
+export type { FailoverModeOutcome, TopologyFailover } from './results.ts'
+/** What one failover measured; the bench adds the cost of WAIT (see measureTopologies). */
+export type FailoverOutcome = Omit<TopologyFailover, 'waitCost'>
 
 export interface FailoverOptions {
   /** Steady traffic before the kill, and after the cluster is ready again. */
@@ -226,4 +201,96 @@ export async function runFailover(cluster: Cluster, opts: FailoverOptions): Prom
     revocations,
     modes,
   }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
+
+/**
+ * The cost of WAIT on a revocation write: the same writes through the same connection, WAIT off
+ * and on, interleaved in blocks of 20 so drift hits both alike.
+ */
+async function waitCost(
+  topology: RedisTopology,
+  blocks: number,
+): Promise<NonNullable<TopologyFailover['waitCost']>> {
+  const env = topology.envFor('auth')
+  const redis = createRedis({
+    ...redisTopology({
+      REDIS_URL: env.REDIS_URL ?? '',
+      REDIS_MODE: topology.mode,
+      REDIS_SENTINELS: env.REDIS_SENTINELS ?? '',
+      REDIS_SENTINEL_NAME: env.REDIS_SENTINEL_NAME ?? 'authlab',
+      REDIS_SENTINEL_PASSWORD: env.REDIS_SENTINEL_PASSWORD,
+      REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES ?? '',
+    }),
+    commandTimeoutMs: 2000,
+  })
+  redis.on('error', () => {})
+  await redisReady(redis, 10_000)
+  const writers = [
+    new RevocationWriter(redis),
+    new RevocationWriter(redis, { waitReplicas: 1, waitTimeoutMs: 1000 }),
+  ]
+  const samples: [number[], number[]] = [[], []]
+  try {
+    for (let b = 0; b < blocks; b++) {
+      for (const w of b % 2 === 0 ? [0, 1] : [1, 0]) {
+        for (let i = 0; i < 20; i++) {
+          const id = `wait-cost-${b}-${w}-${i}`
+          const started = process.hrtime.bigint()
+          await writers[w]!.revoke({
+            entries: [{ kind: 'login', value: id, expiresAt: Date.now() + 60_000 }],
+            sessionHashes: [id],
+            watermark: 0,
+          })
+          samples[w]!.push(Number(process.hrtime.bigint() - started) / 1000)
+        }
+      }
+    }
+  } finally {
+    redis.disconnect()
+  }
+  const wait0Us = median(samples[0])
+  const wait1Us = median(samples[1])
+  return { wait0Us, wait1Us, ratio: wait1Us / wait0Us }
+}
+
+/**
+ * For each Redis topology, a cluster of 2 replicas per service: the cost of WAIT measured on its
+ * servers, then its primary killed under load (runFailover). One cluster at a time.
+ */
+export async function measureTopologies(opts: {
+  topologies: readonly RedisTopologyMode[]
+  quick: boolean
+  log: (line: string) => void
+}): Promise<TopologyFailover[]> {
+  const bounds = { sessionCacheTtlMs: 2000, pushedMaxStalenessMs: 2000 }
+  const env = {
+    ACCESS_TOKEN_TTL_S: '300',
+    SESSION_CACHE_TTL_MS: String(bounds.sessionCacheTtlMs),
+    PUSHED_MAX_STALENESS_MS: String(bounds.pushedMaxStalenessMs),
+    LOG_LEVEL: 'warn',
+    ...UNLIMITED_LOGINS_ENV,
+  }
+  const results: TopologyFailover[] = []
+  for (const redisMode of opts.topologies) {
+    opts.log(`failover, redis ${redisMode}: starting a cluster`)
+    const cluster = await startCluster({ replicas: 2, port: 0, redisMode, env })
+    try {
+      const cost =
+        redisMode === 'standalone' ? undefined : await waitCost(cluster.topology, opts.quick ? 4 : 20)
+      opts.log(`failover, redis ${redisMode}: killing the primary under load`)
+      const outcome = await runFailover(cluster, {
+        beforeMs: opts.quick ? 1000 : 3000,
+        afterMs: opts.quick ? 1000 : 3000,
+        users: 12,
+        bounds,
+        run: `${redisMode}-${Date.now().toString(36)}`,
+      })
+      results.push({ ...outcome, ...(cost ? { waitCost: cost } : {}) })
+    } finally {
+      await cluster.close()
+    }
+  }
+  return results
 }

@@ -1,7 +1,7 @@
 // The report as one document model (headings, paragraphs, lists, tables, charts) rendered twice:
 // Markdown for the README and terminals, HTML with inline SVG charts. Neither is parsed back.
 import { MODES } from '../lib/scenarios.js'
-import type { Estimate, ModeRun, Results, Run } from './results.ts'
+import type { Estimate, ModeRun, Results, Run, TopologyFailover } from './results.ts'
 
 type Block =
   | { kind: 'h1' | 'h2' | 'h3'; text: string }
@@ -123,6 +123,17 @@ export function summary(r: Results): string[] {
     out.push(
       `Faults (${Object.keys(r.faults).join(', ')}): ${faults.reduce((n, f) => n + f.revokedAccepted, 0)} revoked credentials accepted afterwards, in every mode.`,
     )
+  if (r.topologies?.length) {
+    const accepted = r.topologies.reduce(
+      (n, t) =>
+        n + Object.entries(t.modes).reduce((k, [m, x]) => k + (m === 'jwt' ? 0 : x.revokedAccepted), 0),
+      0,
+    )
+    const lost = r.topologies.reduce((n, t) => n + t.sessionsLost, 0)
+    out.push(
+      `Failover (${r.topologies.map((t) => t.topology).join(', ')}): ${accepted} revoked credentials accepted in the modes that must refuse them, ${lost} sessions lost.`,
+    )
+  }
   return out
 }
 
@@ -585,6 +596,7 @@ export function reportBlocks(r: Results): Block[] {
       ]),
     })
   }
+  if (r.topologies?.length) out.push(...topologyBlocks(r.topologies))
   const model = r.capacityModel
   const modeled = MODES.filter((m) => model.modes[m])
   if (modeled.length) {
@@ -661,6 +673,67 @@ const PROFILE_FINDINGS = [
 ]
 
 // ---------- renderers ----------
+
+/** The README's "Beyond one machine" table: each Redis topology's primary killed under load. */
+function topologyBlocks(runs: readonly TopologyFailover[]): Block[] {
+  const seconds = (ms: number) => (ms / 1000).toFixed(1)
+  const modes = MODES.filter((m) => runs.some((t) => t.modes[m]))
+  return [
+    {
+      kind: 'h2',
+      text: 'Failover: the primary holding the revocation keys killed under load, per Redis topology',
+    },
+    {
+      kind: 'p',
+      text: "Per mode: when live credentials were refused, from the first failed request to the last, in seconds after the kill (errors / requests); and how many requests with an already revoked credential, started after the mode's bound, were accepted before, during or after.",
+    },
+    {
+      kind: 'table',
+      head: ['mode', ...runs.map((t) => t.topology)],
+      rows: [
+        ...modes.map((m) => [
+          `\`${m}\``,
+          ...runs.map((t) => {
+            const x = t.modes[m]
+            if (!x) return '–'
+            // A request sent just before the kill can fail: its start is shown as 0.
+            const when =
+              x.errorsFromMs === undefined
+                ? 'no error'
+                : `${seconds(Math.max(0, x.errorsFromMs))}–${seconds(x.errorsUntilMs ?? 0)} s`
+            return `${when} (${x.errors}/${x.requests}); revoked accepted ${x.revokedAccepted}/${x.revokedProbes}`
+          }),
+        ]),
+        ['Redis back after', ...runs.map((t) => `${seconds(t.recoveryMs)} s`)],
+        [
+          'sessions lost',
+          ...runs.map(
+            (t) =>
+              `${t.sessionsLost} of ${t.sessionsBefore} (${t.sessionsOnKilledPrimary} on the killed primary)`,
+          ),
+        ],
+        [
+          'logouts during the run',
+          ...runs.map((t) => `${t.revocations.acknowledged} of ${t.revocations.attempted} acknowledged`),
+        ],
+        [
+          'revocation write with WAIT 1',
+          ...runs.map((t) =>
+            t.waitCost
+              ? `${f2(t.waitCost.ratio)}× (${f0(t.waitCost.wait0Us)} → ${f0(t.waitCost.wait1Us)} µs median)`
+              : 'no replica: no WAIT',
+          ),
+        ],
+      ],
+    },
+    { kind: 'list', items: runs.map((t) => `${t.topology}: ${t.fault}.`) },
+  ]
+}
+
+/** The failover table alone, as `pnpm failover` writes it. */
+export function renderTopologiesMarkdown(runs: readonly TopologyFailover[]): string {
+  return markdown(topologyBlocks(runs))
+}
 
 function markdown(blocks: Block[]): string {
   return blocks

@@ -99,6 +99,41 @@ export const FaultOutcome = Type.Object({
 })
 export type FaultOutcome = Static<typeof FaultOutcome>
 
+/** One mode through a Redis failover (loadtest/src/failover.ts). */
+export const FailoverModeOutcome = Type.Object({
+  requests: Count,
+  /** live credentials refused or failed (any status but 200) */
+  errors: Count,
+  /** from the start of the first failed request to the end of the last one; 0 with none */
+  errorWindowMs: Num,
+  /** when the first failed request started and the last one ended, ms after the kill */
+  errorsFromMs: Type.Optional(Type.Number()),
+  errorsUntilMs: Type.Optional(Type.Number()),
+  /** requests with a revoked credential started after its revocation returned plus the mode's bound */
+  revokedProbes: Count,
+  /** of those, accepted: 0 in every mode but `jwt` */
+  revokedAccepted: Count,
+})
+export type FailoverModeOutcome = Static<typeof FailoverModeOutcome>
+
+export const TopologyFailover = Type.Object({
+  topology: Type.Union([Type.Literal('standalone'), Type.Literal('sentinel'), Type.Literal('cluster')]),
+  /** what was killed and how the topology recovered */
+  fault: Type.String(),
+  /** from the kill until every slot (or the set) had a primary again */
+  recoveryMs: Num,
+  sessionsBefore: Count,
+  sessionsOnKilledPrimary: Count,
+  /** sessions made before the fault that `session` refused after the recovery */
+  sessionsLost: Count,
+  /** logouts sent during the run, and how many were acknowledged (204) */
+  revocations: Type.Object({ attempted: Count, acknowledged: Count }),
+  modes: Type.Record(Type.String(), FailoverModeOutcome),
+  /** median µs of one revocation write without and with WAIT 1, measured side by side */
+  waitCost: Type.Optional(Type.Object({ wait0Us: Num, wait1Us: Num, ratio: Num })),
+})
+export type TopologyFailover = Static<typeof TopologyFailover>
+
 export const AlgorithmCost = Type.Object({
   /** µs of CPU per verification of a token never seen before (no cache can help) */
   coldVerifyUs: Num,
@@ -171,6 +206,8 @@ export const Results = Type.Object(
     runs: Type.Array(Run, { minItems: 1 }),
     revocation: Type.Record(Type.String(), RevocationSummary),
     faults: Type.Record(Type.String(), Type.Record(Type.String(), FaultOutcome)),
+    /** the primary killed under load in each Redis topology (`pnpm failover`, or the bench's --failover) */
+    topologies: Type.Optional(Type.Array(TopologyFailover)),
     algorithms: Type.Optional(
       Type.Object({
         verify: Type.Record(Type.String(), AlgorithmCost),

@@ -34,14 +34,15 @@ for (const redisMode of ['sentinel', 'cluster'] as const) {
     assert.equal(outcome.topology, redisMode)
     assert.ok(outcome.revocations.acknowledged > 0, 'logouts were acknowledged during the run')
     for (const mode of FAILOVER_MODES) {
-      assert.ok(outcome.modes[mode].requests > 0, `${mode} saw traffic`)
-      assert.ok(outcome.modes[mode].revokedProbes > 0, `${mode} was probed with revoked credentials`)
-      if (mode === 'jwt') continue
-      assert.equal(outcome.modes[mode].revokedAccepted, 0, `${mode} accepted a revoked credential`)
+      const m = outcome.modes[mode]
+      assert.ok(m && m.requests > 0, `${mode} saw traffic`)
+      assert.ok(m.revokedProbes > 0, `${mode} was probed with revoked credentials`)
+      if (mode === 'jwt') {
+        // The control: stateless JWTs stay valid until exp, so the prober does see acceptances.
+        assert.ok(m.revokedAccepted > 0, 'jwt (the control) accepts revoked tokens')
+        assert.equal(m.errors, 0, 'jwt does not depend on Redis')
+      } else assert.equal(m.revokedAccepted, 0, `${mode} accepted a revoked credential`)
     }
-    // The control: stateless JWTs stay valid until exp, so the prober does see acceptances.
-    assert.ok(outcome.modes.jwt.revokedAccepted > 0, 'jwt (the control) accepts revoked tokens')
-    assert.equal(outcome.modes.jwt.errors, 0, 'jwt does not depend on Redis')
     assert.equal(outcome.sessionsLost, 0, 'every session acknowledged before the failover survives it')
     assert.ok(outcome.sessionsOnKilledPrimary > 0, 'some sessions lived on the killed primary')
   })

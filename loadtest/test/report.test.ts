@@ -131,3 +131,43 @@ test('the report leads with title, machine and summary, marks differences within
   // Tables are rendered from the model, not parsed back from Markdown: the same rows in both.
   assert.equal((html.match(/<table>/g) ?? []).length, (md.match(/^\|---/gm) ?? []).length)
 })
+
+test('a run with the failover phase validates, and its report says per topology when each mode failed and how many revoked credentials it accepted', () => {
+  const mode = (errors: number, accepted: number) => ({
+    requests: 1000,
+    errors,
+    errorWindowMs: errors ? 2500 : 0,
+    ...(errors ? { errorsFromMs: -3, errorsUntilMs: 2497 } : {}),
+    revokedProbes: 80,
+    revokedAccepted: accepted,
+  })
+  const r: Results = {
+    ...synthetic(),
+    topologies: (['standalone', 'cluster'] as const).map((topology) => ({
+      topology,
+      fault: `${topology} primary killed`,
+      recoveryMs: 2300,
+      sessionsBefore: 12,
+      sessionsOnKilledPrimary: 4,
+      sessionsLost: 0,
+      revocations: { attempted: 30, acknowledged: 28 },
+      modes: { jwt: mode(0, 80), session: mode(120, 0), 'jwt-pushed': mode(40, 0) },
+      ...(topology === 'cluster' ? { waitCost: { wait0Us: 700, wait1Us: 900, ratio: 900 / 700 } } : {}),
+    })),
+  }
+  assert.deepEqual(validateResults(r), [])
+  const md = renderMarkdown(r)
+  assert.match(md, /## Failover: the primary holding the revocation keys killed under load/)
+  assert.match(
+    md,
+    /\| `session` \| 0\.0–2\.5 s \(120\/1000\); revoked accepted 0\/80 \|/,
+    'a start before the kill shows as 0',
+  )
+  assert.match(md, /\| `jwt` \| no error \(0\/1000\); revoked accepted 80\/80 \|/)
+  assert.match(md, /1\.29× \(700 → 900 µs median\)/)
+  assert.match(
+    md,
+    /Failover \(standalone, cluster\): 0 revoked credentials accepted in the modes that must refuse them, 0 sessions lost/,
+  )
+  assert.match(renderHtml(r), /no replica: no WAIT/)
+})
