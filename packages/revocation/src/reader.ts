@@ -110,6 +110,14 @@ export class RevocationReader {
         }
         this.#runId ??= await redisRunId(this.#redis)
         const marker = await this.#redis.get(keys.ready)
+        if (this.#ownerNow() !== owner) {
+          // The slot moved under these two reads (a MOVED answer updates the map): the run_id and
+          // the marker may come from two processes. Start over at the next check.
+          this.#owner = undefined
+          this.#runId = undefined
+          this.#ready = false
+          return false
+        }
         this.#ready = marker !== null && marker === this.#runId
       } else {
         this.#ready = false
