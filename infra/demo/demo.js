@@ -93,6 +93,9 @@ function addReplicaColumn(replica) {
 
 async function probe(mode) {
   const headers = COOKIE_MODES.has(mode) ? {} : { authorization: `Bearer ${state.accessToken}` }
+  // The window counts requests by when they started: one sent before logout-all returned may still
+  // be answered 200 after it, as the claim allows.
+  const started = performance.now()
   const res = await fetch(`/${SERVICE}/${mode}/me`, {
     headers,
     credentials: 'same-origin',
@@ -103,7 +106,8 @@ async function probe(mode) {
   const at = performance.now()
   if (!state.replicas.includes(replica)) addReplicaColumn(replica)
   state.last.get(mode).set(replica, { status: res.status, at })
-  if (state.revokedAt !== null && res.status === 200) state.lastAcceptedAfter.set(mode, at)
+  if (state.revokedAt !== null && started > state.revokedAt && res.status === 200)
+    state.lastAcceptedAfter.set(mode, started)
 }
 
 function render() {
