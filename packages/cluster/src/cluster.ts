@@ -100,7 +100,12 @@ export class ServiceProcess {
     this.#proc = new ManagedProcess({
       name: this.replica,
       command: process.execPath,
-      args: [join(SERVICES_DIR, this.service, 'src', 'server.ts')],
+      // @authlab/verify keys fast-jwt's cache by the whole token, which fast-jwt warns about for any
+      // custom key; the reason is in packages/verify/src/core.ts. The image starts the same way.
+      args: [
+        '--disable-warning=FAST_JWT_CACHE_KEY_BUILDER_SECURITY_RISK',
+        join(SERVICES_DIR, this.service, 'src', 'server.ts'),
+      ],
       env: {
         ...process.env,
         ...this.#env,

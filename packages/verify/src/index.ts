@@ -1,5 +1,3 @@
-// request.user (a Principal) is typed through @fastify/jwt's declarations, merged in core.ts.
-export type {} from '@fastify/jwt'
 export { verify } from './core.ts'
 export {
   CsrfHeaderMissingError,

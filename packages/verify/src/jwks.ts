@@ -9,7 +9,9 @@ interface Jwk {
 }
 
 /**
- * The auth service's public keys by `kid`. Fetched at start and every `refreshMs`; a successful
+ * The auth service's public keys by `kid`, each with what `compile` made of it once (a verifier,
+ * so nothing is compiled per request). A key whose PEM has not changed keeps its compiled value
+ * across refreshes, and with it the verifier's token cache. Fetched at start and every `refreshMs`; a successful
  * fetch replaces the cached set, so a `kid` withdrawn from the JWKS stops verifying within one
  * refresh interval. A failed fetch keeps the cached keys, so JWT modes keep verifying through an
  * auth outage. An
@@ -17,13 +19,14 @@ interface Jwk {
  * into a flood of JWKS requests). The key set is the only place a key comes from: `jku`, `x5u` and
  * embedded `jwk` headers are never looked at.
  */
-export class JwksCache {
+export class JwksCache<V = string> {
   readonly #url: string
   readonly #algorithm: string
   readonly #minRefetchMs: number
   readonly #refreshMs: number
   readonly #log: FastifyBaseLogger
-  #keys = new Map<string, string>()
+  readonly #compile: (pem: string, kid: string) => V
+  #keys = new Map<string, { pem: string; value: V }>()
   #lastFetch = 0
   #inflight: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
@@ -32,8 +35,9 @@ export class JwksCache {
     url: string,
     algorithm: string,
     log: FastifyBaseLogger,
-    opts: { refreshMs?: number; minRefetchMs?: number } = {},
+    opts: { refreshMs?: number; minRefetchMs?: number; compile?: (pem: string, kid: string) => V } = {},
   ) {
+    this.#compile = opts.compile ?? ((pem) => pem as V)
     this.#url = url
     this.#algorithm = algorithm
     this.#log = log
@@ -63,14 +67,17 @@ export class JwksCache {
         const res = await fetch(this.#url, { signal: AbortSignal.timeout(2000) })
         if (!res.ok) throw new Error(`JWKS answered ${res.status}`)
         const { keys } = (await res.json()) as { keys: Jwk[] }
-        const next = new Map<string, string>()
+        const next = new Map<string, { pem: string; value: V }>()
         for (const jwk of keys) {
           if (!jwk.kid || jwk.alg !== this.#algorithm || (jwk.use && jwk.use !== 'sig')) continue
-          const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({
-            type: 'spki',
-            format: 'pem',
-          })
-          next.set(jwk.kid, pem.toString())
+          const pem = createPublicKey({ key: jwk as never, format: 'jwk' })
+            .export({
+              type: 'spki',
+              format: 'pem',
+            })
+            .toString()
+          const known = this.#keys.get(jwk.kid)
+          next.set(jwk.kid, known?.pem === pem ? known : { pem, value: this.#compile(pem, jwk.kid) })
         }
         this.#keys = next
       } catch (err) {
@@ -85,12 +92,17 @@ export class JwksCache {
     return this.#inflight
   }
 
-  /** The PEM for `kid`, refetching once (rate-limited) when it is not known yet. */
-  async key(kid: string): Promise<string | undefined> {
+  /** What was compiled for `kid` if the current set has it; never fetches. */
+  current(kid: string): V | undefined {
+    return this.#keys.get(kid)?.value
+  }
+
+  /** What was compiled for `kid`, refetching once (rate-limited) when it is not known yet. */
+  async key(kid: string): Promise<V | undefined> {
     const known = this.#keys.get(kid)
-    if (known) return known
+    if (known) return known.value
     if (Date.now() - this.#lastFetch >= this.#minRefetchMs) await this.refresh()
     else if (this.#inflight) await this.#inflight
-    return this.#keys.get(kid)
+    return this.#keys.get(kid)?.value
   }
 }

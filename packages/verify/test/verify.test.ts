@@ -284,6 +284,34 @@ test('a kid withdrawn from the JWKS stops verifying within one refresh interval,
   assert.equal((await get(app, '/jwt', bearer(login(next).token))).statusCode, 200, 'the new key does')
 })
 
+test('the verified-token cache answers only for the exact token: a changed payload, signature or header is verified anew, and a cached token still expires', async (t) => {
+  const { app } = await build(t, { verifyCacheSize: 100 })
+  const now = Math.floor(Date.now() / 1000)
+  const l = { sub: randomUUID(), sid: randomUUID(), jti: randomUUID() }
+  const token = signing.signRaw({ ...l, iat: now, exp: now + 2 })
+  assert.equal((await get(app, '/jwt', bearer(token))).statusCode, 200, 'verified, now cached')
+  const [header, payload, signature] = token.split('.') as [string, string, string]
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+  const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: randomUUID() })).toString('base64url')
+  const otherSignature = Buffer.from(signature, 'base64url').reverse().toString('base64url')
+  const otherHeader = Buffer.from(
+    JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: signing.kid, x: 1 }),
+  ).toString('base64url')
+  for (const [what, forged] of [
+    ['another sub under the cached signature', `${header}.${forgedPayload}.${signature}`],
+    ['the cached payload under another signature', `${header}.${payload}.${otherSignature}`],
+    ['the cached payload and signature under another header', `${otherHeader}.${payload}.${signature}`],
+  ] as const) {
+    assert.equal((await get(app, '/jwt', bearer(forged))).statusCode, 401, what)
+  }
+  assert.equal((await get(app, '/jwt', bearer(token))).statusCode, 200, 'the cached token itself still is')
+  await until(
+    'the cached token expires',
+    async () => (await get(app, '/jwt', bearer(token))).statusCode === 401,
+    5000,
+  )
+})
+
 test('a small clock tolerance accepts a token just past exp; maxAge refuses an old token whatever its exp', async (t) => {
   const { app } = await build(t, { clockToleranceMs: 5000, maxAgeMs: 600_000, verifyCacheSize: 0 })
   const now = Math.floor(Date.now() / 1000)
