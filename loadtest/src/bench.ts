@@ -6,10 +6,17 @@ import { parseArgs } from 'node:util'
 import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
 import { hasBinary, type RedisTopologyMode } from '@authlab/servers'
 import { Redis } from 'ioredis'
-import { MODES, TOKEN_PROFILES } from '../lib/scenarios.js'
+import { MODES, SERVICES, TOKEN_PROFILES } from '../lib/scenarios.js'
 import { measureAlgorithms, redisRoundTripUs } from './algorithms.ts'
 import { CAPACITY_ASSUMPTIONS, predict } from './capacity.ts'
-import { credentialPool, type Login, type Mode, requestPool, type TokenProfile } from './credentials.ts'
+import {
+  credentialPool,
+  type Login,
+  type Mode,
+  requestPool,
+  servicePool,
+  type TokenProfile,
+} from './credentials.ts'
 import { measureTopologies } from './failover.ts'
 import { runFaults } from './faults.ts'
 import { k6Saturate } from './k6.ts'
@@ -17,7 +24,7 @@ import type { PooledRequest } from './load.ts'
 import { fixedRate, LoadGenerator, vegetaBinary } from './load.ts'
 import { measureWindow, redisStats } from './measure.ts'
 import { DelayRelay, netemUnavailable, relayBinary } from './network.ts'
-import { measureRepetitions } from './repetitions.ts'
+import { measureRepetitions, measureSameWindow } from './repetitions.ts'
 import { costTable, headlineRun, renderHtml, renderMarkdown } from './report.ts'
 import type { ModeRun, Results, Run } from './results.ts'
 import { revocationProbe } from './revocation.ts'
@@ -34,6 +41,10 @@ interface Profile {
   windowS: number
   warmupS: number
   repetitions: number
+  /** same-window repetitions: the mode on one service, `none` on the other, in one window */
+  sameWindowRepetitions: number
+  sameWindowS: number
+  sameWindowWarmupS: number
   latencyS: number
   revocationTrials: number
   faultPhaseMs: number
@@ -57,6 +68,9 @@ const PROFILES: Record<ProfileName, Profile> = {
     windowS: 0.5,
     warmupS: 0,
     repetitions: 2,
+    sameWindowRepetitions: 2,
+    sameWindowS: 0.3,
+    sameWindowWarmupS: 0.1,
     latencyS: 0.5,
     revocationTrials: 3,
     faultPhaseMs: 800,
@@ -73,6 +87,9 @@ const PROFILES: Record<ProfileName, Profile> = {
     windowS: 0.5,
     warmupS: 0.2,
     repetitions: 3,
+    sameWindowRepetitions: 4,
+    sameWindowS: 0.5,
+    sameWindowWarmupS: 0.2,
     latencyS: 0.5,
     revocationTrials: 3,
     faultPhaseMs: 600,
@@ -90,7 +107,12 @@ const PROFILES: Record<ProfileName, Profile> = {
     // the paired ratios, and the bootstrap interval narrows with the repetition count.
     windowS: 1,
     warmupS: 0.5,
-    repetitions: 8,
+    repetitions: 6,
+    // The cost ratios come from here: many short paired windows, whose median the host's speed
+    // changes cannot move (see measureSameWindow).
+    sameWindowRepetitions: 12,
+    sameWindowS: 0.75,
+    sameWindowWarmupS: 0.25,
     latencyS: 2,
     revocationTrials: 30,
     faultPhaseMs: 3000,
@@ -343,6 +365,37 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           },
           log: (line) => log(`  replicas=${replicas} ${tp} ${line}`),
         })
+        const sameWindow =
+          cluster && opts.generator !== 'k6' && profile.sameWindowRepetitions > 0
+            ? await measureSameWindow({
+                repetitions: profile.sameWindowRepetitions,
+                random,
+                services: SERVICES as unknown as [string, string],
+                window: async (mode, modeService, noneService) => {
+                  const c = cluster!
+                  const side = servicePool(mode, pool, modeService)
+                  const other = servicePool('none', pool, noneService)
+                  // Strict alternation: both sides are sent the same number of requests.
+                  const mixed = side.flatMap((r, i) => [r, other[i % other.length]!])
+                  await saturate(base, mixed, {
+                    connections: CONNECTIONS,
+                    durationS: profile.sameWindowWarmupS,
+                  })
+                  const before = await c.cpuTimes()
+                  const result = await saturate(base, mixed, {
+                    connections: CONNECTIONS,
+                    durationS: profile.sameWindowS,
+                  })
+                  const after = await c.cpuTimes()
+                  const cpu = (service: string) =>
+                    (c.replicas.get(service) ?? [])
+                      .slice(0, replicas)
+                      .reduce((sum, p) => sum + (after[p.replica] ?? 0) - (before[p.replica] ?? 0), 0)
+                  return { ratio: cpu(modeService) / cpu(noneService), errors: result.non2xx + result.errors }
+                },
+                log: (line) => log(`  replicas=${replicas} ${tp} ${line}`),
+              })
+            : undefined
         // Latency at one fixed arrival rate for every mode: half the slowest mode's saturation rate.
         const rate = Math.max(10, 0.5 * Math.min(...Object.values(measured.modes).map((m) => m.rps)))
         const measureLatency = profile.latencyAtEveryCount || replicas === Math.max(...sweep)
@@ -365,6 +418,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
             p99Ms: lat?.p99Ms ?? Number.NaN,
             latencyRate: rate,
             errors: m.errors + (lat ? lat.non2xx + lat.errors : 0),
+            ...(sameWindow?.modes[mode] ? { sameWindow: sameWindow.modes[mode] } : {}),
           }
         }
         runs.push({
@@ -377,10 +431,25 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           order: measured.order,
           aa: measured.aa,
           noiseFloor: measured.noiseFloor,
+          ...(sameWindow
+            ? {
+                sameWindow: {
+                  aa: sameWindow.aa,
+                  noiseFloor: sameWindow.noiseFloor,
+                  repetitions: profile.sameWindowRepetitions,
+                  windowS: profile.sameWindowS,
+                  order: sameWindow.order,
+                },
+              }
+            : {}),
         })
         log(
           `  replicas=${replicas} ${tp}: A/A ratio ${measured.aa.rps.median.toFixed(3)} rps, ${measured.aa.replicaCpu.median.toFixed(3)} replica CPU (noise floor ±${(100 * measured.noiseFloor.replicaCpu).toFixed(1)} %)`,
         )
+        if (sameWindow)
+          log(
+            `  replicas=${replicas} ${tp}: same-window A/A ${sameWindow.aa.median.toFixed(3)} [${sameWindow.aa.lo.toFixed(3)}–${sameWindow.aa.hi.toFixed(3)}] replica CPU (noise floor ±${(100 * sameWindow.noiseFloor).toFixed(1)} %)`,
+          )
       }
     }
 
@@ -469,6 +538,8 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
         windowS: profile.windowS,
         warmupS: profile.warmupS,
         repetitions: profile.repetitions,
+        sameWindowRepetitions: profile.sameWindowRepetitions,
+        sameWindowS: profile.sameWindowS,
         latencyS: profile.latencyS,
         connections: CONNECTIONS,
         replicaSweep: sweep,

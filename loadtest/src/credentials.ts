@@ -103,3 +103,13 @@ export function requestPool(mode: Mode, pool: { sessions: Login[]; tokens: Login
     headers: headersFor(mode, c),
   }))
 }
+
+/** Requests for one mode on one service only (the same-window design puts each side on its own). */
+export function servicePool(
+  mode: Mode,
+  pool: { sessions: Login[]; tokens: Login[] },
+  service: string,
+): PooledRequest[] {
+  const creds = mode === 'session' || mode === 'session-cached' ? pool.sessions : pool.tokens
+  return creds.map((c) => ({ path: pathFor(service, mode), headers: headersFor(mode, c) }))
+}

@@ -126,3 +126,61 @@ export async function measureRepetitions(opts: {
   }
   return { modes, order, aa, noiseFloor: floor }
 }
+
+export interface SameWindow {
+  /** per mode but `none`: its replica CPU per request over `none`'s, measured in the same windows */
+  modes: Record<string, { replicaCpu: Estimate; withinNoise: boolean }>
+  /** `none` against `none` through the same procedure: the design's own noise */
+  aa: Estimate
+  noiseFloor: number
+  /** per repetition, the slots in the order measured and the service the mode was on */
+  order: string[][]
+}
+
+/**
+ * Replica CPU per request against `none`, both measured in the same window: one service's replicas
+ * answer the mode while the other service's replicas answer `none`, on the same core at the same
+ * moment, from one generator that alternates between them (so each side gets the same number of
+ * requests, and the ratio of their CPU is the ratio per request). Whatever slows the core during a
+ * window (on this VM its speed changes up to 2× for seconds at a time, with no load of ours) slows
+ * both sides alike and cancels. Which service carries the mode alternates, so their difference
+ * cancels too; the A/A slot runs `none` on both sides through the same procedure.
+ */
+export async function measureSameWindow(opts: {
+  repetitions: number
+  random: () => number
+  services: readonly [string, string]
+  /** runs one window; resolves with the CPU of the mode's side over the CPU of `none`'s side */
+  window: (mode: Mode, modeService: string, noneService: string) => Promise<{ ratio: number; errors: number }>
+  log: (line: string) => void
+}): Promise<SameWindow> {
+  const slots: Slot[] = [...(MODES as readonly Mode[]).filter((m) => m !== 'none'), AA]
+  const ratios = new Map<Slot, number[]>(slots.map((s) => [s, []]))
+  const order: string[][] = []
+  for (let rep = 0; rep < opts.repetitions; rep++) {
+    const slotOrder = shuffle(slots, opts.random)
+    const measured: string[] = []
+    for (const [i, slot] of slotOrder.entries()) {
+      const [modeService, noneService] =
+        (rep + i) % 2 ? opts.services : ([...opts.services].reverse() as [string, string])
+      const { ratio, errors } = await opts.window(slot === AA ? 'none' : slot, modeService, noneService)
+      // A window with errors measured something else than the mode's cost: it is not counted.
+      if (errors === 0 && Number.isFinite(ratio)) ratios.get(slot)!.push(ratio)
+      measured.push(`${slot}@${modeService}`)
+      opts.log(
+        `${slot.padEnd(14)} same-window rep ${rep + 1}/${opts.repetitions} (on ${modeService}): ${ratio.toFixed(3)}× none's replica CPU${errors ? `, ${errors} errors (dropped)` : ''}`,
+      )
+    }
+    order.push(measured)
+  }
+  const boot = seeded(0x5a3e)
+  const aa = bootstrapMedian(ratios.get(AA)!, boot)
+  const floor = noiseFloor(aa)
+  const modes: SameWindow['modes'] = {}
+  for (const slot of slots) {
+    if (slot === AA) continue
+    const replicaCpu = bootstrapMedian(ratios.get(slot)!, boot)
+    modes[slot] = { replicaCpu, withinNoise: withinNoise(replicaCpu, floor) }
+  }
+  return { modes, aa, noiseFloor: floor, order }
+}

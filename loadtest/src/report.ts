@@ -35,11 +35,21 @@ function vsNone(m: ModeRun, key: 'totalCpu' | 'replicaCpu' | 'rps'): string {
   return m.withinNoise?.[key] ? `${text} (within noise)` : text
 }
 
+/** Replica CPU per request over `none`'s measured in the same windows, "1.23× [1.10–1.31]". */
+function sameWindow(m: ModeRun): string {
+  const e = m.sameWindow?.replicaCpu
+  if (!e || !finite(e.median)) return '–'
+  const text = `${f2(e.median)}× [${f2(e.lo)}–${f2(e.hi)}]`
+  return m.sameWindow?.withinNoise ? `${text} (within noise)` : text
+}
+
 function costTableBlock(run: Run): Block {
+  const paired = run.sameWindow !== undefined
   return {
     kind: 'table',
     head: [
       'mode',
+      ...(paired ? ['replica CPU vs none, same window (95 % CI)'] : []),
       'replica CPU µs',
       'nginx CPU µs',
       'Redis CPU µs',
@@ -54,6 +64,7 @@ function costTableBlock(run: Run): Block {
       const m = run.modes[mode]!
       return [
         `\`${mode}\``,
+        ...(paired ? [mode === 'none' ? '1.00×' : sameWindow(m)] : []),
         f1(m.replicaCpuUsPerRequest),
         f1(m.nginxCpuUsPerRequest),
         f1(m.redisCpuUsPerRequest),
@@ -74,8 +85,13 @@ export function costTable(run: Run): string {
 
 function noiseLine(run: Run): string | undefined {
   if (!run.aa || !run.noiseFloor) return undefined
+  const paired = run.sameWindow
+    ? `Same-window A/A control (\`none\` on both services, ${run.sameWindow.repetitions} repetitions of ${run.sameWindow.windowS} s): ` +
+      `replica CPU ratio ${interval(run.sameWindow.aa)}, so same-window ratios within ±${pct(run.sameWindow.noiseFloor)} of 1 are marked "within noise". `
+    : ''
   return (
-    `Noise floor (A/A control: \`none\` measured twice per repetition at shuffled positions, ${run.order?.length ?? 0} repetitions): ` +
+    paired +
+    `Sequential A/A control (\`none\` measured twice per repetition at shuffled positions, ${run.order?.length ?? 0} repetitions; the absolute figures and throughput come from these windows): ` +
     `throughput ratio ${interval(run.aa.rps)}, total CPU ratio ${interval(run.aa.totalCpu)} (median [95 % CI]); ` +
     `differences smaller than ±${pct(run.noiseFloor.totalCpu)} in CPU or ±${pct(run.noiseFloor.rps)} in throughput are marked "within noise".`
   )
@@ -86,7 +102,16 @@ export function summary(r: Results): string[] {
   const out: string[] = []
   const warm = headlineRun(r, 'warm')
   const cold = r.runs.find((x) => x.tokenProfile === 'cold' && x.replicas === warm?.replicas)
-  if (warm?.noiseFloor && warm.aa)
+  if (warm?.sameWindow) {
+    out.push(
+      `Noise floor at ${warm.replicas} replicas (warm): measured in the same window, \`none\` against itself reads ${interval(warm.sameWindow.aa)} in replica CPU per request (±${pct(warm.sameWindow.noiseFloor)}); ` +
+        `in sequential windows ${interval(warm.aa?.totalCpu)} (±${pct(warm.noiseFloor?.totalCpu)}), because this VM's core changes speed between windows.`,
+    )
+    const ranked = MODES.filter((m) => m !== 'none' && warm.modes[m]?.sameWindow)
+    out.push(
+      `Replica CPU per request vs \`none\`, same window (warm, ${warm.replicas} replicas): ${ranked.map((m) => `\`${m}\` ${sameWindow(warm.modes[m]!)}`).join(', ')}.`,
+    )
+  } else if (warm?.noiseFloor && warm.aa)
     out.push(
       `Noise floor at ${warm.replicas} replicas (warm): the A/A control reads ${interval(warm.aa.totalCpu)} in CPU per request, ` +
         `so differences under ±${pct(warm.noiseFloor.totalCpu)} are not differences.`,
@@ -651,6 +676,7 @@ export function reportBlocks(r: Results): Block[] {
     kind: 'list',
     items: [
       `Windows of ${r.settings.windowS} s after ${r.settings.warmupS} s of warm-up, ${r.settings.repetitions} repetitions. In each repetition every mode is measured once and \`none\` twice, in an order shuffled from seed ${r.seed}; each mode is divided by the \`none\` windows of its own repetition (paired ratios cancel drift), the median over repetitions reported with a 95 % percentile-bootstrap interval.`,
+      `Same-window ratios (${r.settings.sameWindowRepetitions ?? 0} repetitions of ${r.settings.sameWindowS ?? 0} s per replica count and token profile): one service's replicas answer the mode while the other service's answer \`none\`, from one generator alternating between them, so both sides get the same requests on the same core at the same moment and the ratio of their CPU is the ratio per request. Which service carries the mode alternates; the A/A slot runs \`none\` on both. Why: this VM's core changes speed by up to 2× for seconds at a time with none of our load running (a fixed JavaScript loop pinned to either core measured 2,000–4,000 iterations per second, in runs of several seconds), which no ordering of sequential windows can cancel; a same-window ratio is immune to it.`,
       'A/A control: the two `none` windows of a repetition, later over earlier. Identical work, so its distance from 1.00 is the run’s noise (position, drift, the VM); the noise floor is the largest distance of its 95 % interval from 1, and a mode whose ratio to `none` lies within it is marked "within noise".',
       'CPU per request: each tier’s CPU time (/proc, all threads) over the window divided by the requests answered 200. The servers share one core, so near saturation this tracks 1/throughput; the tier split is what differs.',
       `Token profiles: warm = ${r.settings.warmPool}; cold = ${r.settings.coldPool}. Per-replica caches in the bench cluster: fast-jwt ${r.settings.jwtVerifyCacheSize} tokens, session-cached ${r.settings.sessionCacheMaxEntries} sessions, so the cold pool misses them and the warm pool hits.`,
@@ -667,9 +693,9 @@ export function reportBlocks(r: Results): Block[] {
  * tokens, 1 replica per service); rerun it after changing the verification path.
  */
 const PROFILE_FINDINGS = [
-  "Profile, `none`: a replica's time is Node's HTTP machinery — socket writes (~17 % self time in the write syscall), the HTTP parser, Fastify's routing and serialisation, the per-request metrics (prom-client ~3.5 %) and pino's child logger.",
-  '`session` adds the ioredis path: ~10 % self time in ioredis (a Command object and promise per command, the auto-pipeline flush, and a timer per command for the command timeout that makes a hung Redis fail closed) and a second socket write per pipeline flush (write syscall up to ~24 %). Hashing the session id with a Hash object per request was ~3 %; it is now a one-shot `crypto.hash`.',
-  "`jwt-denylist` adds, on top of one Redis command, the JWT path of @fastify/jwt: the token is decoded twice (by @fastify/jwt for the `kid`, then by fast-jwt) and hashed (SHA-256) as fast-jwt's cache key even when the cache hits (~6 % together), then a 4-key MGET. The remaining cost is the price of a Redis round trip through a general-purpose client and of a verified-token cache keyed by a hash; going lower means a leaner client or caching by the token string, trade-offs this reference does not make.",
+  "Profile, `none`: a replica's time is Node's HTTP machinery — socket writes (the write syscall is the largest single item, ~12–17 % self time), the HTTP parser, Fastify's routing and serialisation, the per-request metrics (prom-client and fastify-metrics ~7 %) and pino's child logger.",
+  '`session` adds the ioredis path: a Command object and promise per command, the auto-pipeline flush (turning it off cost more: 1.34× instead of 1.26× in same-window runs), a timer per command for the command timeout that makes a hung Redis fail closed, a second socket write per flush, and a one-shot SHA-256 of the session id (Redis holds hashes, never live ids). That is the floor for one round trip through a general-purpose client.',
+  "The JWT modes used @fastify/jwt's `request.jwtVerify` with a key callback: on every request it decoded the whole token for the `kid`, ran its request wrapper, and fast-jwt hashed the token (SHA-256, after a base64 decode of its header) as its cache key even on a hit. `jwt` measured 1.45× and `jwt-denylist` 1.74× `none` in same-window runs. Now @authlab/verify compiles one fast-jwt verifier per key of the set when the key arrives, remembers each distinct header's `kid`, and keys fast-jwt's cache by the whole token string, which cannot collide: 1.07× and 1.30× in the same runs.",
 ]
 
 // ---------- renderers ----------

@@ -53,6 +53,16 @@ export const ModeRun = Type.Object({
       totalCpu: Type.Boolean(),
     }),
   ),
+  /**
+   * Replica CPU per request over `none`'s, both measured in the same windows (one service answers
+   * the mode, the other `none`): the host's speed changes cancel. Absent for `none` itself.
+   */
+  sameWindow: Type.Optional(
+    Type.Object({
+      replicaCpu: Estimate,
+      withinNoise: Type.Boolean({ description: 'within the same-window A/A noise floor' }),
+    }),
+  ),
 })
 export type ModeRun = Static<typeof ModeRun>
 
@@ -72,6 +82,17 @@ export const Run = Type.Object({
   aa: Type.Optional(Ratios),
   /** per metric, the largest distance from 1 of the A/A interval: smaller differences are noise */
   noiseFloor: Type.Optional(Type.Object({ rps: Num, replicaCpu: Num, totalCpu: Num })),
+  /** the same-window design's A/A control (`none` on both services) and its noise floor */
+  sameWindow: Type.Optional(
+    Type.Object({
+      aa: Estimate,
+      noiseFloor: Num,
+      repetitions: Count,
+      windowS: Num,
+      /** per repetition, `slot@service` in the order measured */
+      order: Type.Array(Type.Array(Type.String())),
+    }),
+  ),
 })
 export type Run = Static<typeof Run>
 

@@ -26,6 +26,11 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
   assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /<svg /, 'charts are inline SVG')
 
   for (const mode of MODES) assert.ok(results.runs[0]?.modes[mode], `${mode} was measured`)
+  // The same-window design ran: every mode but none has a ratio, and the A/A control has one.
+  const run = results.runs[0]!
+  assert.ok(run.sameWindow && Number.isFinite(run.sameWindow.aa.median), 'same-window A/A measured')
+  for (const mode of MODES.filter((m) => m !== 'none'))
+    assert.ok(run.modes[mode]!.sameWindow!.replicaCpu.median > 0, `${mode} has a same-window ratio`)
   const replicas = 2 * (results.settings.replicaSweep as number[])[0]!
   for (const mode of IMMEDIATE_REVOCATION) {
     assert.equal(

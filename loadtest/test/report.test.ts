@@ -171,3 +171,31 @@ test('a run with the failover phase validates, and its report says per topology 
   )
   assert.match(renderHtml(r), /no replica: no WAIT/)
 })
+
+test('with same-window ratios, the cost table leads with them, the summary states both noise floors and lists every mode, and within-noise ratios are marked', () => {
+  const r = synthetic()
+  r.settings = { ...r.settings, sameWindowRepetitions: 12, sameWindowS: 0.75 }
+  for (const run of r.runs) {
+    run.sameWindow = {
+      aa: est(1.0),
+      noiseFloor: 0.03,
+      repetitions: 12,
+      windowS: 0.75,
+      order: [['jwt@orders']],
+    }
+    MODES.forEach((m, i) => {
+      if (m !== 'none') run.modes[m]!.sameWindow = { replicaCpu: est(1 + i / 10), withinNoise: i === 1 }
+    })
+  }
+  assert.deepEqual(validateResults(r), [])
+  const md = renderMarkdown(r)
+  assert.match(md, /\| mode \| replica CPU vs none, same window \(95 % CI\) \|/)
+  assert.match(
+    md,
+    /measured in the same window, `none` against itself reads 1\.00 \[0\.95–1\.05\] in replica CPU per request \(±3\.0 %\)/,
+  )
+  const listed = md.split('\n').find((l) => l.includes('Replica CPU per request vs `none`, same window'))!
+  for (const m of MODES.filter((x) => x !== 'none')) assert.match(listed, new RegExp(`\`${m}\``))
+  assert.match(listed, /`jwt` 1\.10× \[1\.04–1\.16\] \(within noise\)/)
+  assert.match(md, /Same-window A\/A control \(`none` on both services, 12 repetitions of 0\.75 s\)/)
+})
