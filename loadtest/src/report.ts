@@ -430,6 +430,31 @@ export function reportBlocks(r: Results): Block[] {
       ],
     })
   }
+  const pairedRuns = warmRuns.filter((x) => x.sameWindow)
+  if (pairedRuns.length > 1) {
+    out.push({
+      kind: 'h3',
+      text: 'Replica CPU per request vs `none`, same window, vs replicas (warm tokens)',
+    })
+    out.push({
+      kind: 'p',
+      text: "The same-window ratio at each replica count, with the A/A control's floor. With more replicas per core, a request that waits for Redis or auth costs more of the core: its answer wakes the replica a second time, and with more processes to switch between each wake-up finds colder caches.",
+    })
+    out.push({
+      kind: 'table',
+      head: ['mode', ...pairedRuns.map((x) => `@${x.replicas}`)],
+      rows: [
+        ...MODES.filter((m) => m !== 'none').map((mode) => [
+          `\`${mode}\``,
+          ...pairedRuns.map((x) => (x.modes[mode] ? sameWindow(x.modes[mode]!) : '–')),
+        ]),
+        [
+          'A/A (`none` on both sides)',
+          ...pairedRuns.map((x) => `${interval(x.sameWindow!.aa)} (±${pct(x.sameWindow!.noiseFloor)})`),
+        ],
+      ],
+    })
+  }
   const cold = headlineRun(r, 'cold')
   if (cold) {
     out.push({ kind: 'h3', text: `Cold tokens (${cold.replicas} replicas)` })

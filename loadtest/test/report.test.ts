@@ -198,4 +198,9 @@ test('with same-window ratios, the cost table leads with them, the summary state
   for (const m of MODES.filter((x) => x !== 'none')) assert.match(listed, new RegExp(`\`${m}\``))
   assert.match(listed, /`jwt` 1\.10× \[1\.04–1\.16\] \(within noise\)/)
   assert.match(md, /Same-window A\/A control \(`none` on both services, 12 repetitions of 0\.75 s\)/)
+  assert.match(
+    md,
+    /\| mode \| @1 \| @2 \|\n\|---\|---\|---\|\n\| `jwt` \| 1\.10× \[1\.04–1\.16\] \(within noise\) \| 1\.10×/,
+    'the same-window ratios by replica count',
+  )
 })
