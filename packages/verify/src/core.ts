@@ -47,9 +47,12 @@ const MAX_KNOWN_HEADERS = 16
  * The token a JWT mode reads: `Authorization: Bearer <token>` (RFC 6750 §2.1), else the access
  * cookie. An Authorization header naming another scheme is not ours and falls through to the cookie.
  */
+const isBearer = (authorization: string | undefined): authorization is string =>
+  authorization !== undefined && /^bearer /i.test(authorization)
+
 function bearerToken(request: FastifyRequest, cookieName: string): string {
   const authorization = request.headers.authorization
-  if (authorization !== undefined && /^bearer /i.test(authorization)) {
+  if (isBearer(authorization)) {
     const token = authorization.slice(7)
     if (token === '' || token.includes(' ')) throw new UnauthorizedError('malformed Authorization header')
     return token
@@ -143,7 +146,7 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
    * The key comes only from the key set, by `kid`, looked up on every verification (before
    * fast-jwt's cache): a `kid` withdrawn from the JWKS stops verifying, cached tokens included.
    */
-  async function verifierFor(token: string): Promise<TokenVerifier> {
+  async function verifyToken(token: string): Promise<AccessClaims> {
     const dot = token.indexOf('.')
     if (dot <= 0) throw new UnauthorizedError('not a JWS compact token')
     const segment = token.slice(0, dot)
@@ -151,8 +154,14 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     const kid = remembered ?? headerKid(segment)
     const verifier = jwks.current(kid) ?? (await jwks.key(kid))
     if (!verifier) throw new UnauthorizedError('unknown signing key')
-    if (remembered === undefined && knownHeaders.size < MAX_KNOWN_HEADERS) knownHeaders.set(segment, kid)
-    return verifier
+    const claims = verifier(token)
+    // Only a header that carried a verified token is remembered, so made-up variants of a real
+    // header cannot take the places; when the places are full (rotated keys), start over.
+    if (remembered === undefined) {
+      if (knownHeaders.size >= MAX_KNOWN_HEADERS) knownHeaders.clear()
+      knownHeaders.set(segment, kid)
+    }
+    return claims
   }
 
   const reader = new RevocationReader(fastify.redis, {
@@ -169,8 +178,7 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     accessCookie: (request) => request.cookies[names.access],
     async verifyAccessToken(request) {
       try {
-        const token = bearerToken(request, names.access)
-        return (await verifierFor(token))(token)
+        return await verifyToken(bearerToken(request, names.access))
       } catch (err) {
         // Every way a token can be wrong (malformed header, bad signature, expired, wrong iss/aud,
         // unknown kid, alg confusion) is the same 401 to the client; the error handler logs why.
@@ -204,8 +212,10 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
    * a CORS preflight that authlab never grants (OWASP CSRF cheat sheet, custom request headers).
    * A Bearer token is never attached by the browser, so it needs no proof.
    */
+  // The same test as bearerToken's: an Authorization header of another scheme (one a browser may
+  // attach by itself, such as Basic) leaves the credential to the cookie, so it needs the proof.
   const cookieAuthenticated = (strategy: Strategy, request: FastifyRequest) =>
-    strategy.challenge === 'Cookie' || request.headers.authorization === undefined
+    strategy.challenge === 'Cookie' || !isBearer(request.headers.authorization)
   const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
   fastify.decorate('authenticate', (mode: Mode) => {

@@ -70,14 +70,18 @@ export class JwksCache<V = string> {
         const next = new Map<string, { pem: string; value: V }>()
         for (const jwk of keys) {
           if (!jwk.kid || jwk.alg !== this.#algorithm || (jwk.use && jwk.use !== 'sig')) continue
-          const pem = createPublicKey({ key: jwk as never, format: 'jwk' })
-            .export({
-              type: 'spki',
-              format: 'pem',
-            })
-            .toString()
-          const known = this.#keys.get(jwk.kid)
-          next.set(jwk.kid, known?.pem === pem ? known : { pem, value: this.#compile(pem, jwk.kid) })
+          // One key that cannot be used (malformed, or not of its `alg`'s type) is left out on its
+          // own: failing the whole refresh would freeze the set, and a withdrawn key would go on
+          // verifying.
+          try {
+            const pem = createPublicKey({ key: jwk as never, format: 'jwk' })
+              .export({ type: 'spki', format: 'pem' })
+              .toString()
+            const known = this.#keys.get(jwk.kid)
+            next.set(jwk.kid, known?.pem === pem ? known : { pem, value: this.#compile(pem, jwk.kid) })
+          } catch (err) {
+            this.#log.warn({ err: (err as Error).message, kid: jwk.kid }, 'JWKS key left out: unusable')
+          }
         }
         this.#keys = next
       } catch (err) {

@@ -46,6 +46,8 @@ let redis: RedisServer
 let jwks: Server
 let jwksUrl: string
 let published: Key[] = []
+/** JWKs served ahead of the published keys' own (keys no verifier can use). */
+let unusable: object[] = []
 let signing: Key
 before(async () => {
   redis = await startRedis()
@@ -53,7 +55,7 @@ before(async () => {
   published = [signing]
   jwks = createServer((_req, res) => {
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }))
+    res.end(JSON.stringify({ keys: [...unusable, ...published.map((k) => k.jwk)] }))
   })
   const port = await freePort()
   await new Promise<void>((resolve) => jwks.listen(port, '127.0.0.1', resolve))
@@ -284,6 +286,31 @@ test('a kid withdrawn from the JWKS stops verifying within one refresh interval,
   assert.equal((await get(app, '/jwt', bearer(login(next).token))).statusCode, 200, 'the new key does')
 })
 
+test('an unusable key in the JWKS is left out on its own: the rest of the set still replaces the cached one', async (t) => {
+  const { app } = await build(t, { jwksRefreshMs: 200 })
+  const l = login()
+  assert.equal((await get(app, '/jwt', bearer(l.token))).statusCode, 200)
+  const next = newKey()
+  // An RSA key published as EdDSA: no EdDSA verifier can be compiled for it.
+  const { publicKey: rsa } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  unusable = [{ ...rsa.export({ format: 'jwk' }), kid: randomUUID(), alg: 'EdDSA', use: 'sig' }]
+  published = [next]
+  t.after(() => {
+    published = [signing]
+    unusable = []
+  })
+  await until(
+    'the withdrawn key stops verifying',
+    async () => (await get(app, '/jwt', bearer(l.token))).statusCode === 401,
+    5000,
+  )
+  assert.equal(
+    (await get(app, '/jwt', bearer(login(next).token))).statusCode,
+    200,
+    'the usable new key verifies',
+  )
+})
+
 test('the verified-token cache answers only for the exact token: a changed payload, signature or header is verified anew, and a cached token still expires', async (t) => {
   const { app } = await build(t, { verifyCacheSize: 100 })
   const now = Math.floor(Date.now() / 1000)
@@ -347,6 +374,11 @@ test('a state-changing request authenticated by cookie needs the CSRF header (40
     (await post('/jwt', bearer(token))).statusCode,
     200,
     'a Bearer token is never sent by the browser',
+  )
+  assert.equal(
+    (await post('/jwt', { cookie: `access_token=${token}`, authorization: 'Basic dTpw' })).statusCode,
+    403,
+    'an Authorization header of another scheme (a browser may attach Basic by itself) leaves the cookie needing proof',
   )
   assert.equal((await get(app, '/session', session)).statusCode, 200, 'safe methods need no proof')
 })
