@@ -116,7 +116,18 @@ export class ServiceProcess {
       logFile: this.#logFile,
     })
     const probe = this.service === 'auth' ? '/auth/readyz' : `/${this.service}/healthz`
-    await waitUntil(this.#proc, async () => (await fetch(`${this.url}${probe}`)).ok, 30_000)
+    // The answer must come from this replica: another process on the port (one that got it first)
+    // would otherwise pass for this one while it died on EADDRINUSE.
+    await waitUntil(
+      this.#proc,
+      async () => {
+        const res = await fetch(`${this.url}${probe}`)
+        await res.arrayBuffer()
+        const who = res.headers.get('x-replica')
+        return res.ok && (who === null || who === this.replica)
+      },
+      30_000,
+    )
   }
 
   /** SIGTERM: a graceful shutdown that drains in-flight requests. */

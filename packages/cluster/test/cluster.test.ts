@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import * as nodeCrypto from 'node:crypto'
 import { generateKeyPairSync } from 'node:crypto'
+import { tmpdir } from 'node:os'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MODES, type Mode } from '@authlab/contract'
 import pg from 'pg'
-import { type Cluster, startCluster } from '../src/index.ts'
+import { type Cluster, ServiceProcess, startCluster } from '../src/index.ts'
 
 // One real cluster for the file: Redis, Postgres, auth, 3 replicas each of orders and profile, nginx.
 const REPLICAS = 3
@@ -95,6 +96,18 @@ async function logoutAll(login: Login) {
   })
   assert.equal(res.status, 204)
 }
+
+test('a replica whose port another replica holds does not pass for started: the probe checks who answered', async (t) => {
+  const taken = cluster.replica('orders', 0)
+  const impostor = new ServiceProcess('orders', 'orders-99', taken.port, {}, tmpdir())
+  t.after(() => impostor.stop())
+  await assert.rejects(impostor.start(), /orders-99/)
+  assert.equal(
+    (await fetch(`${taken.url}/orders/healthz`)).headers.get('x-replica'),
+    'orders-1',
+    'the holder is untouched',
+  )
+})
 
 test('a valid credential is accepted in every mode on every replica of both services', async () => {
   const login = await newLogin()

@@ -31,7 +31,26 @@ export function hasBinary(name: string, extraDirs: string[] = []): boolean {
 }
 
 /** Asks the kernel for a free loopback port. */
+/**
+ * Ports this process has handed out. bind(0) may return a port again once it is free, and callers
+ * bind theirs later (a cluster takes every replica's port first, then starts them together): two
+ * replicas given one port would leave one dead behind a probe the other answers.
+ */
+const handedOut = new Set<number>()
+
+/** A free port on 127.0.0.1 that this process has not handed out before. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort()
+    if (handedOut.has(port)) continue
+    // Bounded: a long run forgets the oldest ports rather than growing without end.
+    if (handedOut.size >= 4096) handedOut.delete(handedOut.values().next().value as number)
+    handedOut.add(port)
+    return port
+  }
+}
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
