@@ -382,16 +382,34 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
                     durationS: profile.sameWindowWarmupS,
                   })
                   const before = await c.cpuTimes()
+                  const switchesBefore = c.contextSwitches()
                   const result = await saturate(base, mixed, {
                     connections: CONNECTIONS,
                     durationS: profile.sameWindowS,
                   })
+                  const switchesAfter = c.contextSwitches()
                   const after = await c.cpuTimes()
-                  const cpu = (service: string) =>
+                  const sum = (service: string, from: Record<string, number>, to: Record<string, number>) =>
                     (c.replicas.get(service) ?? [])
                       .slice(0, replicas)
-                      .reduce((sum, p) => sum + (after[p.replica] ?? 0) - (before[p.replica] ?? 0), 0)
-                  return { ratio: cpu(modeService) / cpu(noneService), errors: result.non2xx + result.errors }
+                      .reduce((total, p) => total + (to[p.replica] ?? 0) - (from[p.replica] ?? 0), 0)
+                  const delta = (name: string) => (after[name] ?? 0) - (before[name] ?? 0)
+                  const modeCpu = sum(modeService, before, after)
+                  const noneCpu = sum(noneService, before, after)
+                  // Only the mode's requests reach Redis, auth and Postgres; both sides pass nginx
+                  // alike. In the A/A slot, their background (readiness polls) lands on one side,
+                  // which the A/A control then shows.
+                  const backing = delta('redis') + delta('auth') + delta('postgres')
+                  const perSide = result.ok / 2
+                  return {
+                    replicaCpu: modeCpu / noneCpu,
+                    serverCpu: (modeCpu + backing + delta('nginx') / 2) / (noneCpu + delta('nginx') / 2),
+                    wakeups: {
+                      mode: sum(modeService, switchesBefore, switchesAfter) / perSide,
+                      none: sum(noneService, switchesBefore, switchesAfter) / perSide,
+                    },
+                    errors: result.non2xx + result.errors,
+                  }
                 },
                 log: (line) => log(`  replicas=${replicas} ${tp} ${line}`),
               })
@@ -436,6 +454,8 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
                 sameWindow: {
                   aa: sameWindow.aa,
                   noiseFloor: sameWindow.noiseFloor,
+                  serverAa: sameWindow.serverAa,
+                  serverNoiseFloor: sameWindow.serverNoiseFloor,
                   repetitions: profile.sameWindowRepetitions,
                   windowS: profile.sameWindowS,
                   order: sameWindow.order,

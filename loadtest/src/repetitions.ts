@@ -127,12 +127,36 @@ export async function measureRepetitions(opts: {
   return { modes, order, aa, noiseFloor: floor }
 }
 
+/** What one same-window measurement reads; per request means per request of one side. */
+export interface WindowReading {
+  /** the mode side's replica CPU over the `none` side's */
+  replicaCpu: number
+  /**
+   * the server core's CPU charged to each side, mode over `none`: its replicas, plus Redis, auth
+   * and Postgres for the mode side (only a mode's requests reach them) and half of nginx for each
+   */
+  serverCpu: number
+  /** event-loop context switches per request on the mode side's replicas and on `none`'s */
+  wakeups: { mode: number; none: number }
+  errors: number
+}
+
+export interface SameWindowMode {
+  replicaCpu: Estimate
+  withinNoise: boolean
+  serverCpu: Estimate
+  serverWithinNoise: boolean
+  wakeups: { mode: Estimate; none: Estimate }
+}
+
 export interface SameWindow {
-  /** per mode but `none`: its replica CPU per request over `none`'s, measured in the same windows */
-  modes: Record<string, { replicaCpu: Estimate; withinNoise: boolean }>
+  /** per mode but `none`, measured in the same windows as `none` */
+  modes: Record<string, SameWindowMode>
   /** `none` against `none` through the same procedure: the design's own noise */
   aa: Estimate
   noiseFloor: number
+  serverAa: Estimate
+  serverNoiseFloor: number
   /** per repetition, the slots in the order measured and the service the mode was on */
   order: string[][]
 }
@@ -150,12 +174,12 @@ export async function measureSameWindow(opts: {
   repetitions: number
   random: () => number
   services: readonly [string, string]
-  /** runs one window; resolves with the CPU of the mode's side over the CPU of `none`'s side */
-  window: (mode: Mode, modeService: string, noneService: string) => Promise<{ ratio: number; errors: number }>
+  /** runs one window with the mode on one service and `none` on the other */
+  window: (mode: Mode, modeService: string, noneService: string) => Promise<WindowReading>
   log: (line: string) => void
 }): Promise<SameWindow> {
   const slots: Slot[] = [...(MODES as readonly Mode[]).filter((m) => m !== 'none'), AA]
-  const ratios = new Map<Slot, number[]>(slots.map((s) => [s, []]))
+  const readings = new Map<Slot, WindowReading[]>(slots.map((s) => [s, []]))
   const order: string[][] = []
   for (let rep = 0; rep < opts.repetitions; rep++) {
     const slotOrder = shuffle(slots, opts.random)
@@ -163,24 +187,35 @@ export async function measureSameWindow(opts: {
     for (const [i, slot] of slotOrder.entries()) {
       const [modeService, noneService] =
         (rep + i) % 2 ? opts.services : ([...opts.services].reverse() as [string, string])
-      const { ratio, errors } = await opts.window(slot === AA ? 'none' : slot, modeService, noneService)
+      const reading = await opts.window(slot === AA ? 'none' : slot, modeService, noneService)
       // A window with errors measured something else than the mode's cost: it is not counted.
-      if (errors === 0 && Number.isFinite(ratio)) ratios.get(slot)!.push(ratio)
+      if (reading.errors === 0 && Number.isFinite(reading.replicaCpu)) readings.get(slot)!.push(reading)
       measured.push(`${slot}@${modeService}`)
       opts.log(
-        `${slot.padEnd(14)} same-window rep ${rep + 1}/${opts.repetitions} (on ${modeService}): ${ratio.toFixed(3)}× none's replica CPU${errors ? `, ${errors} errors (dropped)` : ''}`,
+        `${slot.padEnd(14)} same-window rep ${rep + 1}/${opts.repetitions} (on ${modeService}): ${reading.replicaCpu.toFixed(3)}× none's replica CPU, ${reading.serverCpu.toFixed(3)}× server CPU, wake-ups ${reading.wakeups.mode.toFixed(2)}/${reading.wakeups.none.toFixed(2)} per request${reading.errors ? `, ${reading.errors} errors (dropped)` : ''}`,
       )
     }
     order.push(measured)
   }
   const boot = seeded(0x5a3e)
-  const aa = bootstrapMedian(ratios.get(AA)!, boot)
+  const estimate = (slot: Slot, read: (r: WindowReading) => number) =>
+    bootstrapMedian(readings.get(slot)!.map(read), boot)
+  const aa = estimate(AA, (r) => r.replicaCpu)
   const floor = noiseFloor(aa)
+  const serverAa = estimate(AA, (r) => r.serverCpu)
+  const serverFloor = noiseFloor(serverAa)
   const modes: SameWindow['modes'] = {}
   for (const slot of slots) {
     if (slot === AA) continue
-    const replicaCpu = bootstrapMedian(ratios.get(slot)!, boot)
-    modes[slot] = { replicaCpu, withinNoise: withinNoise(replicaCpu, floor) }
+    const replicaCpu = estimate(slot, (r) => r.replicaCpu)
+    const serverCpu = estimate(slot, (r) => r.serverCpu)
+    modes[slot] = {
+      replicaCpu,
+      withinNoise: withinNoise(replicaCpu, floor),
+      serverCpu,
+      serverWithinNoise: withinNoise(serverCpu, serverFloor),
+      wakeups: { mode: estimate(slot, (r) => r.wakeups.mode), none: estimate(slot, (r) => r.wakeups.none) },
+    }
   }
-  return { modes, aa, noiseFloor: floor, order }
+  return { modes, aa, noiseFloor: floor, serverAa, serverNoiseFloor: serverFloor, order }
 }

@@ -43,6 +43,23 @@ function sameWindow(m: ModeRun): string {
   return m.sameWindow?.withinNoise ? `${text} (within noise)` : text
 }
 
+/**
+ * Throughput relative to `none` wherever the server core is the bottleneck: the inverse of the
+ * same-window server-core CPU per request, "0.81× [0.79–0.83]".
+ */
+function coreThroughput(m: ModeRun): string {
+  const e = m.sameWindow?.serverCpu
+  if (!e || !finite(e.median)) return '–'
+  const text = `${f2(1 / e.median)}× [${f2(1 / e.hi)}–${f2(1 / e.lo)}]`
+  return m.sameWindow?.serverWithinNoise ? `${text} (within noise)` : text
+}
+
+/** Event-loop wake-ups per request, the mode's replicas against `none`'s in the same windows. */
+function wakeups(m: ModeRun): string {
+  const w = m.sameWindow?.wakeups
+  return w && finite(w.mode.median) ? `${f2(w.mode.median)} / ${f2(w.none.median)}` : '–'
+}
+
 function costTableBlock(run: Run): Block {
   const paired = run.sameWindow !== undefined
   return {
@@ -108,8 +125,12 @@ export function summary(r: Results): string[] {
         `in sequential windows ${interval(warm.aa?.totalCpu)} (±${pct(warm.noiseFloor?.totalCpu)}), because this VM's core changes speed between windows.`,
     )
     const ranked = MODES.filter((m) => m !== 'none' && warm.modes[m]?.sameWindow)
+    const throughput = ranked.filter((m) => warm.modes[m]!.sameWindow?.serverCpu)
     out.push(
-      `Replica CPU per request vs \`none\`, same window (warm, ${warm.replicas} replicas): ${ranked.map((m) => `\`${m}\` ${sameWindow(warm.modes[m]!)}`).join(', ')}.`,
+      `Replica CPU per request vs \`none\`, same window (warm, ${warm.replicas} replicas): ${ranked.map((m) => `\`${m}\` ${sameWindow(warm.modes[m]!)}`).join(', ')}.` +
+        (throughput.length
+          ? ` Throughput vs \`none\` where the server core is the bottleneck (the inverse of its CPU per request, Redis, auth and nginx included): ${throughput.map((m) => `\`${m}\` ${coreThroughput(warm.modes[m]!)}`).join(', ')}.`
+          : ''),
     )
   } else if (warm?.noiseFloor && warm.aa)
     out.push(
@@ -455,6 +476,42 @@ export function reportBlocks(r: Results): Block[] {
       ],
     })
   }
+  const coreRuns = pairedRuns.filter((x) => x.sameWindow?.serverAa)
+  if (coreRuns.length) {
+    out.push({
+      kind: 'h3',
+      text: 'Throughput where the server core is the bottleneck, and event-loop wake-ups, same window (warm tokens)',
+    })
+    out.push({
+      kind: 'p',
+      text: "From the same windows as the ratios above. Throughput vs `none` is the inverse of the server core's CPU per request: the mode's replicas plus Redis, auth and Postgres (only the mode's requests reach them) against `none`'s replicas, each side with half of nginx. Wake-ups are the replicas' event-loop context switches per request (/proc/<pid>/status of the main thread), the mode's against `none`'s in the same window: a request that waits for Redis or auth returns to a loop that has gone to sleep more often than one answered at once.",
+    })
+    out.push({
+      kind: 'table',
+      head: [
+        'mode',
+        ...coreRuns.flatMap((x) => [
+          `@${x.replicas} throughput vs \`none\``,
+          `@${x.replicas} wake-ups / request (mode / \`none\`)`,
+        ]),
+      ],
+      rows: [
+        ...MODES.filter((m) => m !== 'none').map((mode) => [
+          `\`${mode}\``,
+          ...coreRuns.flatMap((x) =>
+            x.modes[mode] ? [coreThroughput(x.modes[mode]!), wakeups(x.modes[mode]!)] : ['–', '–'],
+          ),
+        ]),
+        [
+          'A/A (`none` on both sides)',
+          ...coreRuns.flatMap((x) => [
+            `${f2(1 / x.sameWindow!.serverAa!.median)}× (±${pct(x.sameWindow!.serverNoiseFloor)})`,
+            '–',
+          ]),
+        ],
+      ],
+    })
+  }
   const cold = headlineRun(r, 'cold')
   if (cold) {
     out.push({ kind: 'h3', text: `Cold tokens (${cold.replicas} replicas)` })
@@ -701,7 +758,7 @@ export function reportBlocks(r: Results): Block[] {
     kind: 'list',
     items: [
       `Windows of ${r.settings.windowS} s after ${r.settings.warmupS} s of warm-up, ${r.settings.repetitions} repetitions. In each repetition every mode is measured once and \`none\` twice, in an order shuffled from seed ${r.seed}; each mode is divided by the \`none\` windows of its own repetition (paired ratios cancel drift), the median over repetitions reported with a 95 % percentile-bootstrap interval.`,
-      `Same-window ratios (${r.settings.sameWindowRepetitions ?? 0} repetitions of ${r.settings.sameWindowS ?? 0} s per replica count and token profile): one service's replicas answer the mode while the other service's answer \`none\`, from one generator alternating between them, so both sides get the same requests on the same core at the same moment and the ratio of their CPU is the ratio per request. Which service carries the mode alternates; the A/A slot runs \`none\` on both. Why: this VM's core changes speed by up to 2× for seconds at a time with none of our load running (a fixed JavaScript loop pinned to either core measured 2,000–4,000 iterations per second, in runs of several seconds), which no ordering of sequential windows can cancel; a same-window ratio is immune to it.`,
+      `Same-window ratios (${r.settings.sameWindowRepetitions ?? 0} repetitions of ${r.settings.sameWindowS ?? 0} s per replica count and token profile): one service's replicas answer the mode while the other service's answer \`none\`, from one generator alternating between them, so both sides get the same requests on the same core at the same moment and the ratio of their CPU is the ratio per request. Which service carries the mode alternates; the A/A slot runs \`none\` on both. Why: this VM's core changes speed by up to 2× for seconds at a time with none of our load running (a fixed JavaScript loop pinned to either core measured 2,000–4,000 iterations per second, in runs of several seconds), which no ordering of sequential windows can cancel; a same-window ratio is immune to it. The same windows give throughput where the server core is the bottleneck: at saturation a core serves requests at the inverse of the CPU each costs, so the mode's server-core CPU per request (its replicas, Redis, auth, Postgres and half of nginx) over \`none\`'s is the inverse of its throughput ratio, without the sequential windows' floor; and each side's event-loop context switches per request, read from /proc before and after the window.`,
       'A/A control: the two `none` windows of a repetition, later over earlier. Identical work, so its distance from 1.00 is the run’s noise (position, drift, the VM); the noise floor is the largest distance of its 95 % interval from 1, and a mode whose ratio to `none` lies within it is marked "within noise".',
       'CPU per request: each tier’s CPU time (/proc, all threads) over the window divided by the requests answered 200. The servers share one core, so near saturation this tracks 1/throughput; the tier split is what differs.',
       `Token profiles: warm = ${r.settings.warmPool}; cold = ${r.settings.coldPool}. Per-replica caches in the bench cluster: fast-jwt ${r.settings.jwtVerifyCacheSize} tokens, session-cached ${r.settings.sessionCacheMaxEntries} sessions, so the cold pool misses them and the warm pool hits.`,
@@ -719,8 +776,8 @@ export function reportBlocks(r: Results): Block[] {
  */
 const PROFILE_FINDINGS = [
   "Profile, `none`: a replica's time is Node's HTTP machinery — socket writes (the write syscall is the largest single item, ~12–17 % self time), the HTTP parser, Fastify's routing and serialisation, the per-request metrics (prom-client and fastify-metrics ~7 %) and pino's child logger.",
-  '`session` adds the ioredis path: a Command object and promise per command, the auto-pipeline flush (turning it off cost more: 1.34× instead of 1.26× in same-window runs), a timer per command for the command timeout that makes a hung Redis fail closed, a second socket write per flush, and a one-shot SHA-256 of the session id (Redis holds hashes, never live ids). That is the floor for one round trip through a general-purpose client.',
-  "The JWT modes used @fastify/jwt's `request.jwtVerify` with a key callback: on every request it decoded the whole token for the `kid`, ran its request wrapper, and fast-jwt hashed the token (SHA-256, after a base64 decode of its header) as its cache key even on a hit. `jwt` measured 1.45× and `jwt-denylist` 1.74× `none` in same-window runs. Now @authlab/verify compiles one fast-jwt verifier per key of the set when the key arrives, remembers each distinct header's `kid`, and keys fast-jwt's cache by the whole token string, which cannot collide: 1.07× and 1.30× in the same runs.",
+  '`session` adds the ioredis path: a Command object and promise per command, the auto-pipeline flush (turning it off cost more: 1.34× instead of 1.26× replica CPU in one-off same-window runs at 1 replica per service, not repeated by this bench), a timer per command for the command timeout that makes a hung Redis fail closed, a second socket write per flush, and a one-shot SHA-256 of the session id (Redis holds hashes, never live ids). That is the floor for one round trip through a general-purpose client.',
+  "The JWT modes used @fastify/jwt's `request.jwtVerify` with a key callback: on every request it decoded the whole token for the `kid`, ran its request wrapper, and fast-jwt hashed the token (SHA-256, after a base64 decode of its header) as its cache key even on a hit. `jwt` measured 1.45× and `jwt-denylist` 1.74× `none` in one-off same-window runs at 1 replica per service, before the change. Now @authlab/verify compiles one fast-jwt verifier per key of the set when the key arrives, remembers each distinct header's `kid`, and keys fast-jwt's cache by the whole token string, which cannot collide: 1.07× and 1.30× in the same one-off runs after it (this bench's own figures are in the tables above).",
 ]
 
 // ---------- renderers ----------

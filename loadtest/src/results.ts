@@ -61,6 +61,15 @@ export const ModeRun = Type.Object({
     Type.Object({
       replicaCpu: Estimate,
       withinNoise: Type.Boolean({ description: 'within the same-window A/A noise floor' }),
+      /**
+       * The server core's CPU per request over `none`'s, same window: the mode side's replicas plus
+       * Redis, auth and Postgres, against `none`'s replicas, each with half of nginx. Its inverse is
+       * the mode's throughput relative to `none` wherever the server core is the bottleneck.
+       */
+      serverCpu: Type.Optional(Estimate),
+      serverWithinNoise: Type.Optional(Type.Boolean()),
+      /** event-loop context switches per request on the mode's replicas and on `none`'s, same window */
+      wakeups: Type.Optional(Type.Object({ mode: Estimate, none: Estimate })),
     }),
   ),
 })
@@ -87,6 +96,9 @@ export const Run = Type.Object({
     Type.Object({
       aa: Estimate,
       noiseFloor: Num,
+      /** the A/A control of the server-core ratio, and its floor */
+      serverAa: Type.Optional(Estimate),
+      serverNoiseFloor: Type.Optional(Num),
       repetitions: Count,
       windowS: Num,
       /** per repetition, `slot@service` in the order measured */

@@ -29,8 +29,13 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
   // The same-window design ran: every mode but none has a ratio, and the A/A control has one.
   const run = results.runs[0]!
   assert.ok(run.sameWindow && Number.isFinite(run.sameWindow.aa.median), 'same-window A/A measured')
-  for (const mode of MODES.filter((m) => m !== 'none'))
-    assert.ok(run.modes[mode]!.sameWindow!.replicaCpu.median > 0, `${mode} has a same-window ratio`)
+  for (const mode of MODES.filter((m) => m !== 'none')) {
+    const same = run.modes[mode]!.sameWindow!
+    assert.ok(same.replicaCpu.median > 0, `${mode} has a same-window ratio`)
+    assert.ok(same.serverCpu!.median > 0, `${mode} has a same-window server-core ratio`)
+    // Read from /proc: a replica that answered requests was woken at least once in the window.
+    assert.ok(same.wakeups!.mode.median > 0 && same.wakeups!.none.median > 0, `${mode}'s wake-ups counted`)
+  }
   const replicas = 2 * (results.settings.replicaSweep as number[])[0]!
   for (const mode of IMMEDIATE_REVOCATION) {
     assert.equal(

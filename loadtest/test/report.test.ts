@@ -179,12 +179,21 @@ test('with same-window ratios, the cost table leads with them, the summary state
     run.sameWindow = {
       aa: est(1.0),
       noiseFloor: 0.03,
+      serverAa: est(1.0),
+      serverNoiseFloor: 0.04,
       repetitions: 12,
       windowS: 0.75,
       order: [['jwt@orders']],
     }
     MODES.forEach((m, i) => {
-      if (m !== 'none') run.modes[m]!.sameWindow = { replicaCpu: est(1 + i / 10), withinNoise: i === 1 }
+      if (m !== 'none')
+        run.modes[m]!.sameWindow = {
+          replicaCpu: est(1 + i / 10),
+          withinNoise: i === 1,
+          serverCpu: est(1.25),
+          serverWithinNoise: false,
+          wakeups: { mode: est(0.8), none: est(0.3) },
+        }
     })
   }
   assert.deepEqual(validateResults(r), [])
@@ -203,4 +212,13 @@ test('with same-window ratios, the cost table leads with them, the summary state
     /\| mode \| @1 \| @2 \|\n\|---\|---\|---\|\n\| `jwt` \| 1\.10× \[1\.04–1\.16\] \(within noise\) \| 1\.10×/,
     'the same-window ratios by replica count',
   )
+  // Throughput where the core is the bottleneck is the inverse of server CPU: 1 / 1.25 = 0.80,
+  // its interval the inverse of est()'s [1.19–1.31].
+  assert.match(listed, /where the server core is the bottleneck .*`session` 0\.80× \[0\.76–0\.84\]/)
+  assert.match(
+    md,
+    /\| mode \| @1 throughput vs `none` \| @1 wake-ups \/ request \(mode \/ `none`\) \| @2 throughput vs `none` \|/,
+  )
+  assert.match(md, /\| `session` \| 0\.80× \[0\.76–0\.84\] \| 0\.80 \/ 0\.30 \|/)
+  assert.match(md, /\| A\/A \(`none` on both sides\) \| 1\.00× \(±4\.0 %\) \| – \|/)
 })

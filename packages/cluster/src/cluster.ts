@@ -95,6 +95,11 @@ export class ServiceProcess {
     return this.#proc?.running ? this.#proc.cpuTimeMs() : 0
   }
 
+  /** the event loop's context switches so far (see mainThreadContextSwitches); 0 when stopped */
+  contextSwitches(): number {
+    return this.#proc?.running ? this.#proc.contextSwitches() : 0
+  }
+
   async start(): Promise<void> {
     if (this.running) return
     this.#proc = new ManagedProcess({
@@ -271,6 +276,13 @@ export class Cluster {
     }
     for (const list of this.replicas.values()) for (const r of list) times[r.replica] = r.cpuTimeMs()
     return times
+  }
+
+  /** Every replica's event-loop context switches by name, to count wake-ups per request. */
+  contextSwitches(): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const list of this.replicas.values()) for (const r of list) counts[r.replica] = r.contextSwitches()
+    return counts
   }
 
   async close(): Promise<void> {

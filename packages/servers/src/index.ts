@@ -16,6 +16,7 @@ export {
   freePort,
   hasBinary,
   ManagedProcess,
+  mainThreadContextSwitches,
   processCpuTimeMs,
   processTree,
   processTreeCpuTimeMs,

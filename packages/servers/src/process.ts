@@ -30,7 +30,6 @@ export function hasBinary(name: string, extraDirs: string[] = []): boolean {
   }
 }
 
-/** Asks the kernel for a free loopback port. */
 /**
  * Ports this process has handed out. bind(0) may return a port again once it is free, and callers
  * bind theirs later (a cluster takes every replica's port first, then starts them together): two
@@ -50,6 +49,7 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** Asks the kernel for a free loopback port. */
 function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
@@ -163,6 +163,10 @@ export class ManagedProcess {
     return processCpuTimeMs(this.pid)
   }
 
+  contextSwitches(): number {
+    return mainThreadContextSwitches(this.pid)
+  }
+
   tail(lines = 30): string {
     try {
       return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n')
@@ -195,6 +199,22 @@ export function processCpuTimeMs(pid: number): number {
     const utime = Number(fields[11])
     const stime = Number(fields[12])
     return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Context switches of a process's main thread (voluntary + involuntary, /proc/<pid>/status), 0
+ * when unreadable. For a Node.js service the main thread is the event loop: a voluntary switch is
+ * the loop going to sleep in epoll_wait with nothing to do, so their count over a window says how
+ * often the loop was woken, which is what a request that waits on Redis or auth adds.
+ */
+export function mainThreadContextSwitches(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const count = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0)
+    return count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches')
   } catch {
     return 0
   }

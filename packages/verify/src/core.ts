@@ -43,13 +43,14 @@ type TokenVerifier = (token: string) => AccessClaims
 /** At most this many distinct JWT headers are remembered (one per key and algorithm in practice). */
 const MAX_KNOWN_HEADERS = 16
 
+/** Whether an Authorization header carries the Bearer scheme (case-insensitive, RFC 7235 §2.1). */
+const isBearer = (authorization: string | undefined): authorization is string =>
+  authorization !== undefined && /^bearer /i.test(authorization)
+
 /**
  * The token a JWT mode reads: `Authorization: Bearer <token>` (RFC 6750 §2.1), else the access
  * cookie. An Authorization header naming another scheme is not ours and falls through to the cookie.
  */
-const isBearer = (authorization: string | undefined): authorization is string =>
-  authorization !== undefined && /^bearer /i.test(authorization)
-
 function bearerToken(request: FastifyRequest, cookieName: string): string {
   const authorization = request.headers.authorization
   if (isBearer(authorization)) {
@@ -210,10 +211,10 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
    * OPTIONS) whose credential the browser attached by itself, a cookie, must also carry the
    * x-authlab-csrf header, which a cross-site form cannot send and a cross-site script cannot without
    * a CORS preflight that authlab never grants (OWASP CSRF cheat sheet, custom request headers).
-   * A Bearer token is never attached by the browser, so it needs no proof.
+   * A Bearer token is never attached by the browser, so it needs no proof. The Bearer test is
+   * bearerToken's own: an Authorization header of another scheme (one a browser may attach by
+   * itself, such as Basic) leaves the credential to the cookie, which then needs the proof.
    */
-  // The same test as bearerToken's: an Authorization header of another scheme (one a browser may
-  // attach by itself, such as Basic) leaves the credential to the cookie, so it needs the proof.
   const cookieAuthenticated = (strategy: Strategy, request: FastifyRequest) =>
     strategy.challenge === 'Cookie' || !isBearer(request.headers.authorization)
   const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])

@@ -11,13 +11,12 @@ interface Jwk {
 /**
  * The auth service's public keys by `kid`, each with what `compile` made of it once (a verifier,
  * so nothing is compiled per request). A key whose PEM has not changed keeps its compiled value
- * across refreshes, and with it the verifier's token cache. Fetched at start and every `refreshMs`; a successful
- * fetch replaces the cached set, so a `kid` withdrawn from the JWKS stops verifying within one
- * refresh interval. A failed fetch keeps the cached keys, so JWT modes keep verifying through an
- * auth outage. An
- * unknown `kid` triggers at most one refetch per `minRefetchMs` (a flood of forged kids cannot turn
- * into a flood of JWKS requests). The key set is the only place a key comes from: `jku`, `x5u` and
- * embedded `jwk` headers are never looked at.
+ * across refreshes, and with it the verifier's token cache. Fetched at start and every
+ * `refreshMs`; a successful fetch replaces the cached set, so a `kid` withdrawn from the JWKS stops
+ * verifying within one refresh interval. A failed fetch keeps the cached keys, so JWT modes keep
+ * verifying through an auth outage. An unknown `kid` triggers at most one refetch per
+ * `minRefetchMs` (a flood of forged kids cannot turn into a flood of JWKS requests). The key set
+ * is the only place a key comes from: `jku`, `x5u` and embedded `jwk` headers are never looked at.
  */
 export class JwksCache<V = string> {
   readonly #url: string

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { MODES } from '../lib/scenarios.js'
+import { measureSameWindow, type WindowReading } from '../src/repetitions.ts'
+import { seeded } from '../src/stats.ts'
+
+// The aggregation only: the windows are scripted, so what the estimates must be is known exactly.
+test('same-window measurement swaps the service carrying the mode, drops windows with errors, and estimates replica CPU, server CPU and wake-ups per mode against its A/A control', async () => {
+  const carriers = new Map<string, Set<string>>()
+  let calls = 0
+  let sessionFailures = 0
+  const result = await measureSameWindow({
+    repetitions: 4,
+    random: seeded(7),
+    services: ['orders', 'profile'],
+    window: async (mode, modeService, noneService): Promise<WindowReading> => {
+      calls++
+      assert.notEqual(modeService, noneService)
+      const seen = carriers.get(mode) ?? new Set()
+      carriers.set(mode, seen.add(modeService))
+      // `session`'s first two windows fail: counted, their 99× would move the median of four.
+      const failed = mode === 'session' && sessionFailures < 2
+      if (failed) sessionFailures++
+      return mode === 'none'
+        ? { replicaCpu: 1, serverCpu: 1, wakeups: { mode: 0.3, none: 0.3 }, errors: 0 }
+        : {
+            replicaCpu: failed ? 99 : 1.25,
+            serverCpu: 1.5,
+            wakeups: { mode: 0.9, none: 0.3 },
+            errors: failed ? 3 : 0,
+          }
+    },
+    log: () => {},
+  })
+  const slots = MODES.length // every mode but none, plus the A/A slot
+  assert.equal(calls, 4 * slots)
+  assert.equal(result.order.length, 4)
+  for (const [mode, services] of carriers)
+    assert.deepEqual([...services].sort(), ['orders', 'profile'], `${mode} ran on both services`)
+  assert.deepEqual(result.aa, { median: 1, lo: 1, hi: 1 })
+  assert.equal(result.noiseFloor, 0)
+  assert.equal(result.serverNoiseFloor, 0)
+  for (const mode of MODES.filter((m) => m !== 'none')) {
+    const m = result.modes[mode]!
+    assert.equal(m.replicaCpu.median, 1.25, `${mode}: a failed window is not counted`)
+    assert.equal(m.serverCpu.median, 1.5)
+    assert.equal(m.withinNoise, false)
+    assert.deepEqual([m.wakeups.mode.median, m.wakeups.none.median], [0.9, 0.3])
+  }
+})
