@@ -727,13 +727,20 @@ async function validateCapacity(
     const active = [...cluster.replicas.values()].flatMap((l) =>
       l.slice(0, head.replicas).map((p) => p.replica),
     )
-    const { result } = await measureWindow(cluster, redis, backgroundCallsPerS, active, () =>
+    const { result, cost: under } = await measureWindow(cluster, redis, backgroundCallsPerS, active, () =>
       generator.saturate(cluster.url, requests, {
         connections: CONNECTIONS,
         durationS: Math.max(2, profile.windowS),
       }),
     )
-    log(`  measured ${Math.round(result.rps)} req/s (${result.non2xx} non-2xx, ${result.errors} errors)`)
+    // Redis's own CPU per request in this window says why the prediction missed, if it did: the
+    // model's input comes from other windows (the core's speed changes between them), and a Redis
+    // held to its quota serves bursts after each throttled stretch.
+    const redisUs = under?.redisCpuUsPerRequest ?? Number.NaN
+    const quotaUsed = (result.rps * redisUs) / 1e6 / fraction
+    log(
+      `  measured ${Math.round(result.rps)} req/s (${result.non2xx} non-2xx, ${result.errors} errors); Redis ${redisUs.toFixed(1)} µs per request (model: ${cost.redisCpuUsPerRequest.toFixed(1)}), ${(100 * quotaUsed).toFixed(0)} % of its quota used`,
+    )
     return {
       mode,
       replicas: head.replicas,
@@ -741,6 +748,9 @@ async function validateCapacity(
       predictedRps,
       measuredRps: result.rps,
       unconstrainedRps: cost.rps,
+      ...(Number.isFinite(redisUs)
+        ? { redisCpuUsPerRequest: redisUs, modelRedisCpuUsPerRequest: cost.redisCpuUsPerRequest, quotaUsed }
+        : {}),
     }
   } finally {
     release()

@@ -749,7 +749,10 @@ export function reportBlocks(r: Results): Block[] {
         kind: 'p',
         text:
           v.measuredRps !== undefined
-            ? `Check against a measured run where Redis is the bottleneck (\`${v.mode}\`, Redis limited to ${f2(v.redisCpuQuota)} of a core by a cgroup CPU quota): predicted ${f0(v.predictedRps)} req/s, measured ${f0(v.measuredRps)} req/s (${f2((v.measuredRps ?? 0) / (v.predictedRps ?? 1))}× the prediction).`
+            ? `Check against a measured run where Redis is the bottleneck (\`${v.mode}\`, Redis limited to ${f2(v.redisCpuQuota)} of a core by a cgroup CPU quota): predicted ${f0(v.predictedRps)} req/s, measured ${f0(v.measuredRps)} req/s (${f2((v.measuredRps ?? 0) / (v.predictedRps ?? 1))}× the prediction).` +
+              (v.redisCpuUsPerRequest !== undefined
+                ? ` In that window Redis used ${pct(v.quotaUsed)} of its quota and spent ${f1(v.redisCpuUsPerRequest)} µs per request, against the ${f1(v.modelRedisCpuUsPerRequest)} µs the model took from the unconstrained windows (${f2(v.redisCpuUsPerRequest / (v.modelRedisCpuUsPerRequest ?? 1))}×): the prediction is only as good as that input.`
+                : '')
             : `Check against a Redis-bound run: skipped (${v.skipped}).`,
       })
   }

@@ -259,6 +259,11 @@ export const Results = Type.Object(
           predictedRps: Type.Optional(Num),
           measuredRps: Type.Optional(Num),
           unconstrainedRps: Type.Optional(Num),
+          /** Redis CPU µs per request in the check's own window, against the model's input */
+          redisCpuUsPerRequest: Type.Optional(Num),
+          modelRedisCpuUsPerRequest: Type.Optional(Num),
+          /** the share of its quota Redis used in the window: near 1 when it was the bottleneck */
+          quotaUsed: Type.Optional(Num),
         }),
       ),
       modes: Type.Record(Type.String(), Capacity),

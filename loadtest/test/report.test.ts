@@ -104,7 +104,16 @@ function synthetic(): Results {
           limitedBy: { 64: 'redis' },
         },
       },
-      validation: { mode: 'session', replicas: 2, redisCpuQuota: 0.02, predictedRps: 350, measuredRps: 300 },
+      validation: {
+        mode: 'session',
+        replicas: 2,
+        redisCpuQuota: 0.02,
+        predictedRps: 350,
+        measuredRps: 300,
+        redisCpuUsPerRequest: 66,
+        modelRedisCpuUsPerRequest: 57,
+        quotaUsed: 0.99,
+      },
     },
   }
 }
@@ -127,6 +136,11 @@ test('the report leads with title, machine and summary, marks differences within
   for (const svg of svgs) assert.match(svg, /µs|req\/s|ms|count|commands/, 'every chart names its unit')
   assert.match(html, /log scale/, 'the capacity curves span more than 20×: log scale')
   assert.match(html, /validation measured/, 'the capacity chart shows the measured validation point')
+  assert.match(
+    md,
+    /Redis used 99\.0 % of its quota and spent 66\.0 µs per request, against the 57\.0 µs the model took/,
+    'the capacity check says how far its own input was off',
+  )
   assert.match(html, /60\/100 ok/, 'fault charts show counts')
   // Tables are rendered from the model, not parsed back from Markdown: the same rows in both.
   assert.equal((html.match(/<table>/g) ?? []).length, (md.match(/^\|---/gm) ?? []).length)
