@@ -110,7 +110,7 @@ const PROFILES: Record<ProfileName, Profile> = {
     repetitions: 6,
     // The cost ratios come from here: many short paired windows, whose median the host's speed
     // changes cannot move (see measureSameWindow).
-    sameWindowRepetitions: 12,
+    sameWindowRepetitions: 16,
     sameWindowS: 0.75,
     sameWindowWarmupS: 0.25,
     latencyS: 2,

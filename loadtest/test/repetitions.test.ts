@@ -5,8 +5,8 @@ import { measureSameWindow, type WindowReading } from '../src/repetitions.ts'
 import { seeded } from '../src/stats.ts'
 
 // The aggregation only: the windows are scripted, so what the estimates must be is known exactly.
-test('same-window measurement swaps the service carrying the mode, drops windows with errors, and estimates replica CPU, server CPU and wake-ups per mode against its A/A control', async () => {
-  const carriers = new Map<string, Set<string>>()
+test('same-window measurement runs each mode on both services alike, drops windows with errors, and estimates replica CPU, server CPU and wake-ups per mode against its A/A control', async () => {
+  const carriers = new Map<string, string[]>()
   let calls = 0
   let sessionFailures = 0
   const result = await measureSameWindow({
@@ -16,8 +16,7 @@ test('same-window measurement swaps the service carrying the mode, drops windows
     window: async (mode, modeService, noneService): Promise<WindowReading> => {
       calls++
       assert.notEqual(modeService, noneService)
-      const seen = carriers.get(mode) ?? new Set()
-      carriers.set(mode, seen.add(modeService))
+      carriers.set(mode, [...(carriers.get(mode) ?? []), modeService])
       // `session`'s first two windows fail: counted, their 99× would move the median of four.
       const failed = mode === 'session' && sessionFailures < 2
       if (failed) sessionFailures++
@@ -35,8 +34,13 @@ test('same-window measurement swaps the service carrying the mode, drops windows
   const slots = MODES.length // every mode but none, plus the A/A slot
   assert.equal(calls, 4 * slots)
   assert.equal(result.order.length, 4)
+  // Balanced: every slot ran twice on each service in four repetitions.
   for (const [mode, services] of carriers)
-    assert.deepEqual([...services].sort(), ['orders', 'profile'], `${mode} ran on both services`)
+    assert.deepEqual(
+      services.sort(),
+      ['orders', 'orders', 'profile', 'profile'],
+      `${mode} ran on both services alike`,
+    )
   assert.deepEqual(result.aa, { median: 1, lo: 1, hi: 1 })
   assert.equal(result.noiseFloor, 0)
   assert.equal(result.serverNoiseFloor, 0)
