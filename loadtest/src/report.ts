@@ -44,7 +44,7 @@ function sameWindow(m: ModeRun): string {
 }
 
 /**
- * Throughput relative to `none` wherever the server core is the bottleneck: the inverse of the
+ * Server-core capacity relative to `none` at the same-window load: the inverse of the
  * same-window server-core CPU per request, "0.81× [0.79–0.83]".
  */
 function coreThroughput(m: ModeRun): string {
@@ -129,7 +129,7 @@ export function summary(r: Results): string[] {
     out.push(
       `Replica CPU per request vs \`none\`, same window (warm, ${warm.replicas} replicas): ${ranked.map((m) => `\`${m}\` ${sameWindow(warm.modes[m]!)}`).join(', ')}.` +
         (throughput.length
-          ? ` Throughput vs \`none\` where the server core is the bottleneck (the inverse of its CPU per request, Redis, auth and nginx included): ${throughput.map((m) => `\`${m}\` ${coreThroughput(warm.modes[m]!)}`).join(', ')}.`
+          ? ` Server-core capacity vs \`none\` at that shared load (the inverse of the core's CPU per request, Redis, auth and nginx included; a mode alone on the core reads lower, see the method): ${throughput.map((m) => `\`${m}\` ${coreThroughput(warm.modes[m]!)}`).join(', ')}.`
           : ''),
     )
   } else if (warm?.noiseFloor && warm.aa)
@@ -480,18 +480,18 @@ export function reportBlocks(r: Results): Block[] {
   if (coreRuns.length) {
     out.push({
       kind: 'h3',
-      text: 'Throughput where the server core is the bottleneck, and event-loop wake-ups, same window (warm tokens)',
+      text: 'Server-core capacity and event-loop wake-ups at shared load, same window (warm tokens)',
     })
     out.push({
       kind: 'p',
-      text: "From the same windows as the ratios above. Throughput vs `none` is the inverse of the server core's CPU per request: the mode's replicas plus Redis, auth and Postgres (only the mode's requests reach them) against `none`'s replicas, each side with half of nginx. Wake-ups are the replicas' event-loop context switches per request (/proc/<pid>/status of the main thread), the mode's against `none`'s in the same window: a request that waits for Redis or auth returns to a loop that has gone to sleep more often than one answered at once.",
+      text: "From the same windows as the ratios above. Capacity vs `none` is the inverse of the server core's CPU per request at that shared load: the mode's replicas plus Redis, auth and Postgres (only the mode's requests reach them) against `none`'s replicas, each side with half of nginx. Wake-ups are the replicas' event-loop context switches per request (/proc/<pid>/status of the main thread), the mode's against `none`'s in the same window: a request that waits for Redis or auth returns to a loop that has gone to sleep more often than one answered at once.",
     })
     out.push({
       kind: 'table',
       head: [
         'mode',
         ...coreRuns.flatMap((x) => [
-          `@${x.replicas} throughput vs \`none\``,
+          `@${x.replicas} capacity vs \`none\``,
           `@${x.replicas} wake-ups / request (mode / \`none\`)`,
         ]),
       ],
@@ -761,7 +761,8 @@ export function reportBlocks(r: Results): Block[] {
     kind: 'list',
     items: [
       `Windows of ${r.settings.windowS} s after ${r.settings.warmupS} s of warm-up, ${r.settings.repetitions} repetitions. In each repetition every mode is measured once and \`none\` twice, in an order shuffled from seed ${r.seed}; each mode is divided by the \`none\` windows of its own repetition (paired ratios cancel drift), the median over repetitions reported with a 95 % percentile-bootstrap interval.`,
-      `Same-window ratios (${r.settings.sameWindowRepetitions ?? 0} repetitions of ${r.settings.sameWindowS ?? 0} s per replica count and token profile): one service's replicas answer the mode while the other service's answer \`none\`, from one generator alternating between them, so both sides get the same requests on the same core at the same moment and the ratio of their CPU is the ratio per request. Which service carries a mode alternates from repetition to repetition (not from window to window: a service pays some of a heavier mode's work in the next window, deferred garbage collection, and strict alternation always handed it to the \`none\` side); the A/A slot runs \`none\` on both. Why: this VM's core changes speed by up to 2× for seconds at a time with none of our load running (a fixed JavaScript loop pinned to either core measured 2,000–4,000 iterations per second, in runs of several seconds), which no ordering of sequential windows can cancel; a same-window ratio is immune to it. The same windows give throughput where the server core is the bottleneck: at saturation a core serves requests at the inverse of the CPU each costs, so the mode's server-core CPU per request (its replicas, Redis, auth, Postgres and half of nginx) over \`none\`'s is the inverse of its throughput ratio, without the sequential windows' floor; and each side's event-loop context switches per request, read from /proc before and after the window.`,
+      `Same-window ratios (${r.settings.sameWindowRepetitions ?? 0} repetitions of ${r.settings.sameWindowS ?? 0} s per replica count and token profile): one service's replicas answer the mode while the other service's answer \`none\`, from one generator alternating between them, so both sides get the same requests on the same core at the same moment and the ratio of their CPU is the ratio per request. Which service carries a mode alternates from repetition to repetition (not from window to window: a service pays some of a heavier mode's work in the next window, deferred garbage collection, and strict alternation always handed it to the \`none\` side); the A/A slot runs \`none\` on both. Why: this VM's core changes speed by up to 2× for seconds at a time with none of our load running (a fixed JavaScript loop pinned to either core measured 2,000–4,000 iterations per second, in runs of several seconds), which no ordering of sequential windows can cancel; a same-window ratio is immune to it. The same windows give the server core's capacity at that load: a saturated core serves requests at the inverse of the CPU each costs, so the mode's server-core CPU per request (its replicas, Redis, auth, Postgres and half of nginx) over \`none\`'s is the inverse of a capacity ratio, without the sequential windows' floor; and each side's event-loop context switches per request, read from /proc before and after the window.`,
+      "What the same window cannot show: mixing changes what a request costs. Each side's replicas get half of the load, so they answer fewer requests per wake-up of their event loop than a replica that has the core to itself; that raises `none`'s cost per request more than that of a mode whose requests wait for Redis anyway, so a same-window ratio reads lower than the ratio of each mode alone at saturation, and its capacity ratio higher than the throughput a core serving only that mode reaches. `node loadtest/src/mixed-load.ts session jwt-denylist` measures both ways on one small cluster, with its own A/A control (one run is in the README).",
       'A/A control: the two `none` windows of a repetition, later over earlier. Identical work, so its distance from 1.00 is the run’s noise (position, drift, the VM); the noise floor is the largest distance of its 95 % interval from 1, and a mode whose ratio to `none` lies within it is marked "within noise".',
       'CPU per request: each tier’s CPU time (/proc, all threads) over the window divided by the requests answered 200. The servers share one core, so near saturation this tracks 1/throughput; the tier split is what differs.',
       `Token profiles: warm = ${r.settings.warmPool}; cold = ${r.settings.coldPool}. Per-replica caches in the bench cluster: fast-jwt ${r.settings.jwtVerifyCacheSize} tokens, session-cached ${r.settings.sessionCacheMaxEntries} sessions, so the cold pool misses them and the warm pool hits.`,

@@ -228,10 +228,13 @@ test('with same-window ratios, the cost table leads with them, the summary state
   )
   // Throughput where the core is the bottleneck is the inverse of server CPU: 1 / 1.25 = 0.80,
   // its interval the inverse of est()'s [1.19–1.31].
-  assert.match(listed, /where the server core is the bottleneck .*`session` 0\.80× \[0\.76–0\.84\]/)
+  assert.match(
+    listed,
+    /Server-core capacity vs `none` at that shared load .*`session` 0\.80× \[0\.76–0\.84\]/,
+  )
   assert.match(
     md,
-    /\| mode \| @1 throughput vs `none` \| @1 wake-ups \/ request \(mode \/ `none`\) \| @2 throughput vs `none` \|/,
+    /\| mode \| @1 capacity vs `none` \| @1 wake-ups \/ request \(mode \/ `none`\) \| @2 capacity vs `none` \|/,
   )
   assert.match(md, /\| `session` \| 0\.80× \[0\.76–0\.84\] \| 0\.80 \/ 0\.30 \|/)
   assert.match(md, /\| A\/A \(`none` on both sides\) \| 1\.00× \(±4\.0 %\) \| – \|/)
