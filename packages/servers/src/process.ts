@@ -248,11 +248,27 @@ async function childrenByParent(): Promise<Map<number, number[]>> {
   return children
 }
 
-/** CPU time of a process and all its descendants. */
+/** CPU time of a process and all its descendants, those that have exited included. */
 export async function processTreeCpuTimeMs(rootPid: number): Promise<number> {
   let total = 0
-  for (const pid of await processTree(rootPid)) total += processCpuTimeMs(pid)
+  for (const pid of await processTree(rootPid)) total += processCpuTimeMs(pid) + reapedChildrenCpuTimeMs(pid)
   return total
+}
+
+/**
+ * The CPU of the children a process has waited for (cutime + cstime). A tree's live members alone
+ * are not monotonic: when a child exits (a Postgres backend whose pool connection idled out, an
+ * autovacuum worker), its CPU leaves the sum, and a window around that exit reads negative. The
+ * parent's count of reaped children keeps it.
+ */
+function reapedChildrenCpuTimeMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
 }
 
 /** Polls `check` until it resolves true; fails with the process log when time runs out. */

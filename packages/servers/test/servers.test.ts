@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
+import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { Redis } from 'ioredis'
-import { redisPing, startPostgres, startRedis } from '../src/index.ts'
+import { processTreeCpuTimeMs, redisPing, startPostgres, startRedis } from '../src/index.ts'
 
 test('a real redis-server starts on a free loopback port and keeps data across a graceful restart (AOF)', async (t) => {
   const redis = await startRedis()
@@ -67,4 +69,37 @@ test('a real postgres starts with a password-protected database and accepts TCP 
   assert.equal(reachable, true)
   await pg.stop()
   assert.equal(pg.running, false)
+})
+
+test("a process tree's CPU time keeps a child's CPU after the child exits (a window around its exit never reads negative)", async (t) => {
+  // The parent starts a child that burns CPU, then, when told, ends it and waits for it: the
+  // shape of a Postgres backend that exits when its pool connection idles out.
+  const parent = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const { spawn } = require('node:child_process')
+       const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end); console.log("burnt"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'inherit'] })
+       child.stdout.once('data', () => console.log('burnt'))
+       process.stdin.once('data', () => { child.once('exit', () => console.log('reaped')); child.kill() })
+       setInterval(() => {}, 1000)`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  t.after(() => parent.kill('SIGKILL'))
+  const lines = createInterface({ input: parent.stdout! })
+  const next = (want: string) =>
+    new Promise<void>((resolve) => lines.on('line', (l) => l === want && resolve()))
+  await next('burnt')
+  const withChild = await processTreeCpuTimeMs(parent.pid!)
+  const reaped = next('reaped')
+  parent.stdin!.write('exit\n')
+  await reaped
+  const afterExit = await processTreeCpuTimeMs(parent.pid!)
+  // The child burnt ~300 ms; a reaped child's CPU is counted in clock ticks (10 ms), so allow two.
+  assert.ok(withChild >= 250, `the live tree counts the child's CPU (${withChild} ms)`)
+  assert.ok(
+    afterExit >= withChild - 20,
+    `tree CPU went from ${withChild} ms to ${afterExit} ms when the child exited`,
+  )
 })
