@@ -132,7 +132,10 @@ export class RevocationReader {
   /**
    * Connected but not known complete → RevocationsNotReadyError. Not connected → the command is
    * sent anyway and fails as a connection error (no offline queue), so callers can tell "Redis is
-   * down" from "Redis is up but must not be trusted yet".
+   * down" from "Redis is up but must not be trusted yet". Not connected is no promise that the
+   * command fails, though: auto-pipelining writes it at the next setImmediate, and the connection
+   * may have become ready in between, so every read is judged again by what it answered
+   * (#assertTrusted).
    */
   #assertReady(): void {
     if (this.#redis.status !== 'ready') return
@@ -159,6 +162,19 @@ export class RevocationReader {
   }
 
   /**
+   * After a read that does not carry the marker itself: trusted only if readiness holds now. A
+   * reconnect clears it and only a marker read on the new connection sets it again; answers on one
+   * connection come back in the order they were sent, so if it holds when this answer arrives, the
+   * marker was confirmed before this read ran. Without it, a read written by auto-pipelining just
+   * after a reconnect (sent while reconnecting, flushed once ready) would be answered by a Redis
+   * that restarted from an older AOF, with a session its logout had deleted.
+   */
+  #assertTrusted(): void {
+    this.#assertSameOwner()
+    if (!this.#ready) throw new RevocationsNotReadyError()
+  }
+
+  /**
    * The live session behind a session id, or undefined. One GETEX: reads it and, with `slideMs`,
    * slides its idle timeout in the same command.
    */
@@ -166,7 +182,7 @@ export class RevocationReader {
     this.#assertReady()
     const key = keys.session(hashSessionId(sessionId))
     const raw = slideMs ? await this.#redis.getex(key, 'PX', slideMs) : await this.#redis.get(key)
-    this.#assertSameOwner()
+    this.#assertTrusted()
     if (!raw) return undefined
     const record = JSON.parse(raw) as SessionRecord
     return record.expiresAt > Date.now() ? record : undefined

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createRedis, type RedisClient } from '@authlab/clients'
 import { type RedisServer, startRedis } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import {
@@ -157,6 +158,62 @@ test('until the ready marker names this Redis process, reads fail closed (AUTHLA
   await writer.markReady(await redisRunId(rc))
   assert.equal(await reader.check(), true)
 })
+
+test('a session read issued while the connection comes back is not answered from it before the marker is checked on it (auto-pipelining flushes it once connected)', async (t) => {
+  const { writer } = await store(t)
+  // As the services configure theirs: auto-pipelining, no offline queue.
+  const redis = createRedis({ url: server.url, commandTimeoutMs: 1000 })
+  redis.on('error', () => {})
+  t.after(() => redis.disconnect())
+  const reader = new RevocationReader(redis, { readyPollMs: 60_000 })
+  reader.start()
+  t.after(() => reader.close())
+  await until('reader ready', () => reader.check())
+  const sessionId = randomBytes(32).toString('base64url')
+  await writer.writeSession(
+    sessionId,
+    { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon() },
+    60_000,
+  )
+  // What a Redis restarted from an older AOF holds: a session its logout deleted, another
+  // process's marker.
+  await writer.markReady('a-redis-process-that-is-gone')
+  const outcomes: string[] = []
+  for (let attempt = 0; attempt < 20 && !outcomes.includes('refused'); attempt++) {
+    outcomes.push(...(await readWhileConnecting(redis, reader, sessionId)))
+  }
+  assert.ok(!outcomes.includes('answered'), `a read flushed on the new connection was answered: ${outcomes}`)
+  // Not vacuous: the read did reach the new connection (otherwise it fails as not connected).
+  assert.ok(outcomes.includes('refused'), `the read never reached the new connection: ${outcomes}`)
+})
+
+/**
+ * Reconnects `redis` and, at every check phase while the connection is up but not yet ready (its
+ * handshake and ready check in flight), reads the session. Auto-pipelining writes each read at the
+ * next check phase: the read issued just before the ready check's answer is processed is written
+ * on the connection once it is ready, before the reader has checked the marker on it.
+ */
+async function readWhileConnecting(redis: RedisClient, reader: RevocationReader, sessionId: string) {
+  const reads: Promise<string>[] = []
+  await new Promise<void>((resolve) => {
+    const readEachCheckPhase = () => {
+      if (redis.status !== 'connect') return resolve()
+      reads.push(
+        reader.readSession(sessionId).then(
+          (record) => (record ? 'answered' : 'empty'),
+          (err: Error & { code?: string }) =>
+            err.code === 'AUTHLAB_REVOCATIONS_NOT_READY' ? 'refused' : 'not sent',
+        ),
+      )
+      const until = performance.now() + 1
+      while (performance.now() < until); // let answers arrive, so a poll phase finds them at once
+      setImmediate(readEachCheckPhase)
+    }
+    redis.once('connect', () => setImmediate(readEachCheckPhase))
+    redis.disconnect(true)
+  })
+  return Promise.all(reads)
+}
 
 test('after a restart the marker restored from the AOF no longer counts, and a revocation lost with the last second is visible as such', async (t) => {
   const { writer, reader, rc } = await store(t)
