@@ -108,50 +108,32 @@ try {
     const at = (slot: string, i: number) => reads.get(slot)![i]!
     const each = (f: (i: number) => number) => Array.from({ length: repetitions }, (_, i) => f(i))
     console.log(`\n## ${mode}: median [95 % bootstrap interval] over repetitions`)
-    show(
-      'alone: replica CPU per request vs none',
-      each((i) => at('mode', i).cpu.orders! / at('none', i).cpu.orders!),
-    )
-    show(
-      'alone: A/A, none vs none',
-      each((i) => at('none (A/A)', i).cpu.orders! / at('none', i).cpu.orders!),
-    )
-    show(
-      'alone: server-core CPU per request vs none',
-      each((i) => at('mode', i).core / at('none', i).core),
-    )
-    show(
-      'alone: throughput vs none',
-      each((i) => at('mode', i).rps / at('none', i).rps),
-    )
-    show(
-      'mixed (same window): replica CPU per request vs none',
-      each((i) => at('mixed', i).cpu.orders! / at('mixed', i).cpu.profile!),
-    )
-    show(
-      "mixed: none side's CPU per request vs none alone",
-      each((i) => at('mixed', i).cpu.profile! / at('none', i).cpu.orders!),
-    )
-    show(
-      "mixed: mode side's CPU per request vs the mode alone",
-      each((i) => at('mixed', i).cpu.orders! / at('mode', i).cpu.orders!),
-    )
-    show(
-      'wake-ups per request: none alone',
-      each((i) => at('none', i).wakeups.orders!),
-    )
-    show(
-      'wake-ups per request: mode alone',
-      each((i) => at('mode', i).wakeups.orders!),
-    )
-    show(
-      'wake-ups per request: none side, mixed',
-      each((i) => at('mixed', i).wakeups.profile!),
-    )
-    show(
-      'wake-ups per request: mode side, mixed',
-      each((i) => at('mixed', i).wakeups.orders!),
-    )
+    const figures: [string, (i: number) => number][] = [
+      [
+        'alone: replica CPU per request vs none',
+        (i) => at('mode', i).cpu.orders! / at('none', i).cpu.orders!,
+      ],
+      ['alone: A/A, none vs none', (i) => at('none (A/A)', i).cpu.orders! / at('none', i).cpu.orders!],
+      ['alone: server-core CPU per request vs none', (i) => at('mode', i).core / at('none', i).core],
+      ['alone: throughput vs none', (i) => at('mode', i).rps / at('none', i).rps],
+      [
+        'mixed (same window): replica CPU per request vs none',
+        (i) => at('mixed', i).cpu.orders! / at('mixed', i).cpu.profile!,
+      ],
+      [
+        "mixed: none side's CPU per request vs none alone",
+        (i) => at('mixed', i).cpu.profile! / at('none', i).cpu.orders!,
+      ],
+      [
+        "mixed: mode side's CPU per request vs the mode alone",
+        (i) => at('mixed', i).cpu.orders! / at('mode', i).cpu.orders!,
+      ],
+      ['wake-ups per request: none alone', (i) => at('none', i).wakeups.orders!],
+      ['wake-ups per request: mode alone', (i) => at('mode', i).wakeups.orders!],
+      ['wake-ups per request: none side, mixed', (i) => at('mixed', i).wakeups.profile!],
+      ['wake-ups per request: mode side, mixed', (i) => at('mixed', i).wakeups.orders!],
+    ]
+    for (const [label, figure] of figures) show(label, each(figure))
   }
 } finally {
   generator.close()
