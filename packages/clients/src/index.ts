@@ -1,6 +1,7 @@
 export { ClientOptionsError, RedisNotReplicatedError, StoreUnavailableError } from './errors.ts'
 export { createPool, inTransaction, type PostgresClientOptions, postgresClient } from './postgres.ts'
 export {
+  commandTimeoutOf,
   createRedis,
   duplicateRedis,
   type HostPort,

@@ -29,7 +29,11 @@ export interface RedisClientOptions {
   sentinelPassword?: string
   /** Cluster mode: seed nodes (any reachable node finds the rest). */
   clusterNodes?: HostPort[]
-  /** A command waits at most this long; then the request fails closed with 503. */
+  /**
+   * A Redis that answers nothing for this long while a command waits fails closed (503): on one
+   * server or a Sentinel-managed primary the connection is dropped and every command on it fails
+   * (see watchForHangs); on a Redis Cluster, ioredis' per-command timeout.
+   */
   commandTimeoutMs: number
   /** Batch commands issued in the same tick into one write: cheap throughput under load. */
   autoPipelining?: boolean
@@ -92,8 +96,8 @@ export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}):
   const mode = opts.mode ?? 'standalone'
   const common: RedisOptions = {
     enableOfflineQueue: false,
+    // With no offline queue and no retries, a dropped connection fails its waiting commands at once.
     maxRetriesPerRequest: 0,
-    commandTimeout: opts.commandTimeoutMs,
     connectTimeout: Math.max(opts.commandTimeoutMs, 1000),
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
     // A primary demoted under us (Sentinel failover, partition) answers READONLY: find the new one.
@@ -109,7 +113,9 @@ export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}):
       ? opts.clusterNodes
       : [{ host: url.hostname, port: Number(url.port || 6379) }]
     return new Cluster(seeds, {
-      redisOptions: common,
+      // A cluster node's connection is not reconnected by itself when dropped (the cluster finds
+      // its nodes again), so the hang watchdog does not apply; ioredis' per-command timer does.
+      redisOptions: { ...common, commandTimeout: opts.commandTimeoutMs },
       enableOfflineQueue: false,
       enableAutoPipelining: opts.autoPipelining ?? true,
       // Reads from primaries only: a replica may lag, and a lagging deny entry is a revoked token accepted.
@@ -125,19 +131,74 @@ export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}):
   if (mode === 'sentinel') {
     if (!opts.sentinels?.length) throw new ClientOptionsError('REDIS_SENTINELS is required in sentinel mode')
     if (!opts.sentinelName) throw new ClientOptionsError('REDIS_SENTINEL_NAME is required in sentinel mode')
-    return new Redis({
-      ...common,
-      sentinels: opts.sentinels,
-      name: opts.sentinelName,
-      role: 'master',
-      enableAutoPipelining: opts.autoPipelining ?? true,
-      sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
-      // Without it ioredis would reach the primary the sentinels name in plain text, password and all.
-      ...(url.protocol === 'rediss:' ? { enableTLSForSentinelMode: true } : {}),
-      ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
-    })
+    return watchForHangs(
+      new Redis({
+        ...common,
+        sentinels: opts.sentinels,
+        name: opts.sentinelName,
+        role: 'master',
+        enableAutoPipelining: opts.autoPipelining ?? true,
+        sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+        // Without it ioredis would reach the primary the sentinels name in plain text, password and all.
+        ...(url.protocol === 'rediss:' ? { enableTLSForSentinelMode: true } : {}),
+        ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
+      }),
+      opts.commandTimeoutMs,
+    )
   }
-  return new Redis(opts.url, { ...common, enableAutoPipelining: opts.autoPipelining ?? true })
+  return watchForHangs(
+    new Redis(opts.url, { ...common, enableAutoPipelining: opts.autoPipelining ?? true }),
+    opts.commandTimeoutMs,
+  )
+}
+
+/** The hang timeout each watched connection was created with, for its duplicates. */
+const hangTimeouts = new WeakMap<Redis, number>()
+
+/**
+ * Fails closed on a Redis that stops answering, without a timer per command. ioredis'
+ * `commandTimeout` arms and clears a timer for every command (and deletes it from the Command,
+ * which leaves the object slow); `node loadtest/src/floor.ts` measured that at about 5 µs of a
+ * replica's CPU per request, 0.07× of a `none` request. Here one interval per connection, every
+ * fifth of the timeout, looks at the oldest command still waiting: Redis answers a connection's
+ * commands in order, so if the same command is still first after `timeoutMs`, the server has
+ * answered nothing for that long. The connection is then dropped and reconnected (the retry
+ * strategy), and every command waiting on it fails with "Reached the max retries per request
+ * limit" (maxRetriesPerRequest 0): 503, as a timeout was. A hung server is found within
+ * 1.2 × `timeoutMs`; while it stays hung the reconnect cannot become ready, and commands fail at
+ * once (no offline queue).
+ */
+function watchForHangs(client: Redis, timeoutMs: number): Redis {
+  hangTimeouts.set(client, timeoutMs)
+  let oldest: unknown
+  let since = 0
+  const timer = setInterval(
+    () => {
+      const head = client.commandQueue.peekFront()?.command
+      const now = performance.now()
+      if (head === undefined || head !== oldest) {
+        oldest = head
+        since = now
+      } else if (now - since >= timeoutMs) {
+        oldest = undefined
+        client.disconnect(true)
+      }
+    },
+    Math.max(5, Math.floor(timeoutMs / 5)),
+  )
+  timer.unref()
+  client.once('end', () => clearInterval(timer))
+  return client
+}
+
+/**
+ * The time after which a command on `client` (a connection of it) counts as unanswered: for a
+ * connection derived from it with ioredis' own `duplicate`, which keeps no watchdog.
+ */
+export function commandTimeoutOf(client: RedisClient): number | undefined {
+  return client instanceof Cluster
+    ? client.options.redisOptions?.commandTimeout
+    : (hangTimeouts.get(client) ?? client.options.commandTimeout)
 }
 
 /** The connection that serves `key`: the client itself, or on a cluster the primary owning its slot. */
@@ -186,7 +247,9 @@ export async function writeReplicated(
 
 /** Another connection (or, on a cluster, set of connections) with the same settings. */
 export function duplicateRedis(client: RedisClient): RedisClient {
-  return client instanceof Cluster ? client.duplicate() : client.duplicate()
+  if (client instanceof Cluster) return client.duplicate()
+  const timeoutMs = hangTimeouts.get(client)
+  return timeoutMs === undefined ? client.duplicate() : watchForHangs(client.duplicate(), timeoutMs)
 }
 
 /** Resolves once the client is connected (commands fail fast before that: no offline queue). */

@@ -5,6 +5,7 @@ import {
   asStoreError,
   createPool,
   createRedis,
+  duplicateRedis,
   inTransaction,
   redisReady,
   StoreUnavailableError,
@@ -26,6 +27,60 @@ test('a redis command while redis is down fails at once as AUTHLAB_STORE_UNAVAIL
   await server.start()
   await redisReady(redis)
   assert.equal(await redis.ping(), 'PONG', 'the client reconnects by itself')
+})
+
+test('a Redis that stops answering (SIGSTOP) fails waiting commands as AUTHLAB_STORE_UNAVAILABLE (503) instead of hanging, duplicates included, and the client recovers once it answers', {
+  timeout: 30_000,
+}, async (t) => {
+  const server = await startRedis()
+  t.after(() => server.close())
+  const redis = createRedis({ url: server.url, commandTimeoutMs: 300 })
+  const writes = duplicateRedis(redis)
+  t.after(() => {
+    redis.disconnect()
+    writes.disconnect()
+  })
+  await Promise.all([redisReady(redis), redisReady(writes)])
+  process.kill(server.pid(), 'SIGSTOP')
+  // However the test ends, the server must run again to be closed.
+  t.after(() => process.kill(server.pid(), 'SIGCONT'))
+  const hung = await Promise.all(
+    [redis, writes].map(async (client) => {
+      const started = performance.now()
+      const err = asStoreError(await client.get('k').catch((e: unknown) => e))
+      return { err, ms: performance.now() - started }
+    }),
+  )
+  for (const { err, ms } of hung) {
+    assert.ok(err instanceof StoreUnavailableError, String(err))
+    assert.equal(err.statusCode, 503)
+    // A bound against hanging, not a timing: the watchdog drops the connection within 1.2 × 300 ms.
+    assert.ok(ms < 5000, `failed after ${ms} ms`)
+  }
+  const during = asStoreError(await redis.get('k').catch((e: unknown) => e))
+  assert.ok(during instanceof StoreUnavailableError, 'while it stays hung, a new command fails too')
+  process.kill(server.pid(), 'SIGCONT')
+  await Promise.all([redisReady(redis, 10_000), redisReady(writes, 10_000)])
+  assert.equal(await redis.ping(), 'PONG')
+  assert.equal(await writes.ping(), 'PONG')
+})
+
+test('a busy Redis is not a hung one: commands answered within the timeout are never failed by the watchdog', async (t) => {
+  const server = await startRedis()
+  t.after(() => server.close())
+  const redis = createRedis({ url: server.url, commandTimeoutMs: 300 })
+  t.after(() => redis.disconnect())
+  await redisReady(redis)
+  // Two seconds of back-to-back commands: the first waiting command changes all the time, so the
+  // watchdog (every 60 ms here) never sees one command wait 300 ms.
+  const until = Date.now() + 2000
+  let answered = 0
+  while (Date.now() < until) {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => redis.set(`k${i}`, 'v')))
+    answered += 50
+  }
+  assert.ok(answered > 0)
+  assert.equal(redis.status, 'ready')
 })
 
 test('a postgres query while postgres is down fails as AUTHLAB_STORE_UNAVAILABLE (503)', async (t) => {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { keyOwner, nodeForKey, type RedisClient } from '@authlab/clients'
+import { commandTimeoutOf, keyOwner, nodeForKey, type RedisClient } from '@authlab/clients'
 import { Cluster, type Redis } from 'ioredis'
 import { REVOCATION_CHANNEL } from './keys.ts'
 import type { RevocationReader } from './reader.ts'
@@ -72,6 +72,9 @@ class FeedLink extends EventEmitter<{ ready: []; close: []; message: [string] }>
       // A cluster's node connections are lazy; this one must connect now.
       lazyConnect: false,
       connectionName: 'authlab-revocation-feed',
+      // The client's hang watchdog does not come with a duplicate: its few commands (the
+      // subscription, which must be acknowledged) get ioredis' own timer instead.
+      commandTimeout: commandTimeoutOf(client),
     })
     this.#conn = conn
     this.#node = this.#ownerNow()

@@ -236,6 +236,31 @@ test('jwt-denylist with Redis unreachable: 503 by default, 200 only when DENYLIS
   )
 })
 
+test('session and jwt-denylist on a Redis that stops answering (SIGSTOP): 503 instead of a hung request, and 200 again once it answers and the marker is re-read', {
+  timeout: 30_000,
+}, async (t) => {
+  const own = await startRedis()
+  t.after(() => own.close())
+  const { app, writer } = await build(t, {}, own)
+  const sessionId = await liveSession(writer)
+  const l = login()
+  const cookie = { cookie: `sid=${sessionId}` }
+  assert.equal((await get(app, '/session', cookie)).statusCode, 200)
+  process.kill(own.pid(), 'SIGSTOP')
+  t.after(() => process.kill(own.pid(), 'SIGCONT'))
+  const [session, denylist] = await Promise.all([
+    get(app, '/session', cookie),
+    get(app, '/jwt-denylist', bearer(l.token)),
+  ])
+  assert.equal(session.statusCode, 503)
+  assert.equal(denylist.statusCode, 503)
+  process.kill(own.pid(), 'SIGCONT')
+  await redisReady(app.redis, 10_000)
+  await until('revocations ready again', () => app.revocationReader.check())
+  assert.equal((await get(app, '/session', cookie)).statusCode, 200)
+  assert.equal((await get(app, '/jwt-denylist', bearer(l.token))).statusCode, 200)
+})
+
 test('jwt-pushed: a revocation reaches the local set without a request to Redis; a stale feed is 503', async (t) => {
   const own = await startRedis()
   t.after(() => own.close())
