@@ -157,16 +157,16 @@ const hangTimeouts = new WeakMap<Redis, number>()
 
 /**
  * Fails closed on a Redis that stops answering, without a timer per command. ioredis'
- * `commandTimeout` arms and clears a timer for every command (and deletes it from the Command,
- * which leaves the object slow); `node loadtest/src/floor.ts` measured that at about 5 µs of a
- * replica's CPU per request, 0.07× of a `none` request. Here one interval per connection, every
+ * `commandTimeout` arms and clears a timer for every command (and deletes it from the Command
+ * afterwards); `node loadtest/src/floor.ts` measured that at 4–5 µs of a replica's CPU per
+ * request, 0.04–0.07× of a `none` request. Here one interval per connection, every
  * fifth of the timeout, looks at the oldest command still waiting: Redis answers a connection's
  * commands in order, so if the same command is still first after `timeoutMs`, the server has
  * answered nothing for that long. The connection is then dropped and reconnected (the retry
  * strategy), and every command waiting on it fails with "Reached the max retries per request
- * limit" (maxRetriesPerRequest 0): 503, as a timeout was. A hung server is found within
- * 1.2 × `timeoutMs`; while it stays hung the reconnect cannot become ready, and commands fail at
- * once (no offline queue).
+ * limit" (maxRetriesPerRequest 0): 503, as a timeout was. A hung server is found within about
+ * 1.2 × `timeoutMs` (a command waits up to one check before it is first seen). While it stays
+ * hung the reconnect cannot become ready, and commands fail at once (no offline queue).
  */
 function watchForHangs(client: Redis, timeoutMs: number): Redis {
   hangTimeouts.set(client, timeoutMs)
