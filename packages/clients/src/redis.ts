@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis'
+import { type ChainableCommander, Cluster, Command, Redis, type RedisOptions } from 'ioredis'
 import { ClientOptionsError, RedisNotReplicatedError } from './errors.ts'
 
 /** Where the shared state lives: one server, a Sentinel-managed primary, or a Redis Cluster. */
@@ -159,32 +159,51 @@ const hangTimeouts = new WeakMap<Redis, number>()
  * Fails closed on a Redis that stops answering, without a timer per command. ioredis'
  * `commandTimeout` arms and clears a timer for every command (and deletes it from the Command
  * afterwards); `node loadtest/src/floor.ts` measured that at 4–5 µs of a replica's CPU per
- * request, 0.04–0.07× of a `none` request. Here one interval per connection, every
- * fifth of the timeout, looks at the oldest command still waiting: Redis answers a connection's
- * commands in order, so if the same command is still first after `timeoutMs`, the server has
- * answered nothing for that long. The connection is then dropped and reconnected (the retry
- * strategy), and every command waiting on it fails with "Reached the max retries per request
- * limit" (maxRetriesPerRequest 0): 503, as a timeout was. A hung server is found within about
- * 1.2 × `timeoutMs` (a command waits up to one check before it is first seen). While it stays
- * hung the reconnect cannot become ready, and commands fail at once (no offline queue).
+ * request, 0.04–0.07× of a `none` request. Here one interval per connection, every tenth of the
+ * timeout, notes the newest command waiting on it. Redis answers a connection's commands in order,
+ * so a noted command that is still unanswered `timeoutMs` later means every command queued before
+ * the note has waited at least that long: the socket is then destroyed (not ended: a hung server
+ * never sends the FIN a graceful close waits for, and ioredis would wait `disconnectTimeout`, 2 s,
+ * before destroying it), every command waiting on it fails with "Reached the max retries per
+ * request limit" (maxRetriesPerRequest 0), 503 as a timeout was, and ioredis reconnects by its
+ * retry strategy. So no command waits much more than `timeoutMs` (at most 1.2 × `timeoutMs`: up to
+ * one interval before it is noted, one after it is due), however busy the queue, as with
+ * `commandTimeout`. While the server stays hung the reconnect cannot become ready and commands
+ * fail at once (no offline queue).
  */
 function watchForHangs(client: Redis, timeoutMs: number): Redis {
   hangTimeouts.set(client, timeoutMs)
-  let oldest: unknown
-  let since = 0
+  // Oldest first; an entry is answered once its command's promise settles (a reply or an error
+  // reply; ioredis' `isResolved` stays false for the latter).
+  const noted: { command: Command; at: number; answered: boolean }[] = []
+  let confirming = false
   const timer = setInterval(
     () => {
-      const head = client.commandQueue.peekFront()?.command
       const now = performance.now()
-      if (head === undefined || head !== oldest) {
-        oldest = head
-        since = now
-      } else if (now - since >= timeoutMs) {
-        oldest = undefined
-        client.disconnect(true)
+      const newest = client.commandQueue.peekBack()?.command
+      // Every command ioredis sends is a Command (the queue's type is wider).
+      if (newest instanceof Command && newest !== noted.at(-1)?.command) {
+        const entry = { command: newest, at: now, answered: false }
+        const settle = () => {
+          entry.answered = true
+        }
+        newest.promise.then(settle, settle)
+        noted.push(entry)
       }
+      while (noted[0]?.answered) noted.shift()
+      const due = noted[0]
+      if (!due || now - due.at < timeoutMs || confirming) return
+      // Timers run before sockets are read: after an event-loop stall of `timeoutMs` the answer
+      // may be in the socket, unread. Look again once pending input has been parsed.
+      confirming = true
+      setImmediate(() => {
+        confirming = false
+        if (due.answered) return
+        noted.length = 0
+        client.stream?.destroy()
+      })
     },
-    Math.max(5, Math.floor(timeoutMs / 5)),
+    Math.max(5, Math.floor(timeoutMs / 10)),
   )
   timer.unref()
   client.once('end', () => clearInterval(timer))

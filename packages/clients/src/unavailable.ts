@@ -15,6 +15,8 @@ const REDIS_MESSAGES = [
   "Stream isn't writeable",
   'Connection is closed',
   'Command timed out',
+  // A pipeline's unanswered commands when its connection closes (the hang watchdog drops it).
+  'Command aborted due to connection close',
   'Reached the max retries per request limit',
   'LOADING',
   // A Redis Cluster or Sentinel set between primaries: a failover in progress.
