@@ -66,6 +66,10 @@ class ContainerRedis implements RedisServer {
   async kill(): Promise<void> {
     throw new UnsupportedOperationError('killing Redis mid-test: use the native servers')
   }
+  freeze(): void {
+    throw new UnsupportedOperationError('freezing Redis mid-test: use the native servers')
+  }
+  thaw(): void {}
   async copyData(): Promise<DataCopy> {
     throw new UnsupportedOperationError('copying Redis data mid-test: use the native servers')
   }

@@ -145,6 +145,11 @@ export class ManagedProcess {
     return this.#exited
   }
 
+  /** Sends `signal` without waiting for anything (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.#child.kill(signal)
+  }
+
   /** Sends `signal` and waits for exit, escalating to SIGKILL after `timeoutMs`. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
     if (!this.running) return

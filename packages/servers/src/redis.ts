@@ -27,6 +27,12 @@ export interface RedisServer {
   stop(): Promise<void>
   /** Abrupt stop (SIGKILL), as a crash. */
   kill(): Promise<void>
+  /**
+   * A hang: the process stops (SIGSTOP) with its connections open, so clients' commands wait
+   * unanswered instead of failing. `thaw()` resumes it; `stop()` and `close()` resume it first.
+   */
+  freeze(): void
+  thaw(): void
   /** Starts again on the same port with the data it had. */
   start(): Promise<void>
   /**
@@ -90,6 +96,7 @@ class NativeRedis implements RedisServer {
   readonly #opts: RedisOptions
   readonly #passwords: RedisPasswords
   #proc: ManagedProcess | undefined
+  #frozen = false
 
   constructor(port: number, dir: string, opts: RedisOptions) {
     this.port = port
@@ -166,7 +173,21 @@ class NativeRedis implements RedisServer {
     await waitUntil(this.#proc, () => redisPing(this.host, this.port, this.#passwords.admin))
   }
 
+  freeze(): void {
+    if (!this.#proc?.running) throw new Error(`redis-server :${this.port} is not running`)
+    this.#proc.signal('SIGSTOP')
+    this.#frozen = true
+  }
+
+  thaw(): void {
+    if (!this.#frozen) return
+    this.#frozen = false
+    this.#proc?.signal('SIGCONT')
+  }
+
   async stop(): Promise<void> {
+    // A stopped process ignores SIGTERM until it runs again.
+    this.thaw()
     await this.#proc?.stop('SIGTERM')
   }
 

@@ -54,6 +54,25 @@ test('a stopped redis refuses connections until started again', async (t) => {
   assert.equal(await redisPing(redis.host, redis.port, password), true)
 })
 
+test('a frozen redis (SIGSTOP) keeps its connections but answers nothing until thawed, and a frozen one closes without waiting for SIGKILL', async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.close())
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 0, commandTimeout: 300 })
+  t.after(() => client.disconnect())
+  assert.equal(await client.ping(), 'PONG')
+  redis.freeze()
+  await assert.rejects(client.ping(), /Command timed out/)
+  redis.thaw()
+  assert.equal(await client.ping(), 'PONG')
+  redis.freeze()
+  const started = performance.now()
+  await redis.stop()
+  // A bound, not a timing: a frozen process ignores SIGTERM, and without a SIGCONT first the stop
+  // would wait for its SIGKILL after 10 s.
+  assert.ok(performance.now() - started < 5000, 'stopped promptly')
+  assert.equal(redis.running, false)
+})
+
 test('a real postgres starts with a password-protected database and accepts TCP connections', async (t) => {
   const pg = await startPostgres()
   t.after(() => pg.close())
