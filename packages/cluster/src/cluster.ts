@@ -20,7 +20,7 @@ import {
   startRedisTopology,
   waitUntil,
 } from '@authlab/servers'
-import { type GatewayLayout, renderGatewayConfig } from './gateway.ts'
+import { GATEWAY_STATIC_DIRS, type GatewayLayout, renderGatewayConfig } from './gateway.ts'
 
 const SERVICES_DIR = new URL('../../../services/', import.meta.url).pathname
 
@@ -397,6 +397,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         ...limits,
       }),
       listen: { host: '127.0.0.1', port: gatewayPort },
+      staticDirs: GATEWAY_STATIC_DIRS,
     })
     const url = `http://127.0.0.1:${gatewayPort}`
     // Ready means reachable through the gateway, not merely listening.

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 
 const TEMPLATE = new URL('../../../infra/nginx/authlab.conf.template', import.meta.url)
-const DEMO_ROOT = new URL('../../../infra/demo', import.meta.url).pathname
+/** The browser demo's files, for startNginx's `staticDirs` (the config names its copy). */
+export const GATEWAY_STATIC_DIRS = { demo: new URL('../../../infra/demo', import.meta.url).pathname }
 
 export interface GatewayLayout {
   listen: string
@@ -35,8 +36,9 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
     PROFILE_SERVERS: serverLines(layout.upstreams.profile ?? []),
     GATEWAY_LOGIN_RATE: layout.loginRate ?? GATEWAY_DEFAULTS.loginRate,
     GATEWAY_LOGIN_BURST: String(layout.loginBurst ?? GATEWAY_DEFAULTS.loginBurst),
-    DEMO_ROOT,
+    // startNginx fills ${STATIC_DIR} with where it copied GATEWAY_STATIC_DIRS.
+    DEMO_ROOT: '$' + '{STATIC_DIR}/demo',
   }
-  // ${ACCESS_LOG} is left for startNginx, which owns the log location.
+  // ${ACCESS_LOG} and ${STATIC_DIR} are left for startNginx, which owns its prefix.
   return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,15 +15,22 @@ export interface NginxServer {
 }
 
 export interface NginxOptions {
-  /** Content of the `http` block (server/upstream blocks). `${ACCESS_LOG}` is filled in here. */
+  /** Content of the `http` block (server/upstream blocks). `${ACCESS_LOG}` and `${STATIC_DIR}` are filled in here. */
   httpConfig: string
   /** host:port the config listens on, to wait for. */
   listen: { host: string; port: number }
   workerProcesses?: number
+  /**
+   * Directories nginx serves, by name, copied into its prefix and named in `httpConfig` as
+   * `${STATIC_DIR}/<name>`: its workers run as `nobody` when the master is root, and may not be
+   * able to read a checkout (a clone in a private temporary directory answered 403).
+   */
+  staticDirs?: Record<string, string>
 }
 
 // The gateway template names its access log with this placeholder; only nginx's owner knows the path.
 const ACCESS_LOG_PLACEHOLDER = '$' + '{ACCESS_LOG}'
+const STATIC_DIR_PLACEHOLDER = '$' + '{STATIC_DIR}'
 
 function tcpOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -41,6 +48,17 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   // Workers drop to `nobody` when the master is root; they must be able to reach the temp dirs.
   await chmod(dir, 0o755)
   const accessLog = join(dir, 'access.log')
+  const staticDir = join(dir, 'static')
+  for (const [name, source] of Object.entries(opts.staticDirs ?? {})) {
+    const copy = join(staticDir, name)
+    await cp(source, copy, { recursive: true })
+    // cp keeps the source's modes, and a private directory stays private.
+    await chmod(staticDir, 0o755)
+    await chmod(copy, 0o755)
+    for (const entry of await readdir(copy, { recursive: true, withFileTypes: true })) {
+      await chmod(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644)
+    }
+  }
   const confFile = join(dir, 'nginx.conf')
   const render = (http: string) => `
 worker_processes ${opts.workerProcesses ?? 1};
@@ -54,7 +72,7 @@ http {
   uwsgi_temp_path ${join(dir, 'uwsgi')};
   scgi_temp_path ${join(dir, 'scgi')};
   default_type application/json;
-${http.replaceAll(ACCESS_LOG_PLACEHOLDER, accessLog)}
+${http.replaceAll(ACCESS_LOG_PLACEHOLDER, accessLog).replaceAll(STATIC_DIR_PLACEHOLDER, staticDir)}
 }
 `
   await writeFile(confFile, render(opts.httpConfig))

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { Redis } from 'ioredis'
-import { processTreeCpuTimeMs, redisPing, startPostgres, startRedis } from '../src/index.ts'
+import {
+  freePort,
+  processTreeCpuTimeMs,
+  redisPing,
+  startNginx,
+  startPostgres,
+  startRedis,
+} from '../src/index.ts'
 
 test('a real redis-server starts on a free loopback port and keeps data across a graceful restart (AOF)', async (t) => {
   const redis = await startRedis()
@@ -71,6 +81,23 @@ test('a frozen redis (SIGSTOP) keeps its connections but answers nothing until t
   // would wait for its SIGKILL after 10 s.
   assert.ok(performance.now() - started < 5000, 'stopped promptly')
   assert.equal(redis.running, false)
+})
+
+test("nginx serves a static directory its workers could not read where it lies (a checkout in a private temporary directory: nginx's workers run as nobody under root)", async (t) => {
+  const source = await mkdtemp(join(tmpdir(), 'authlab-static-'))
+  t.after(() => rm(source, { recursive: true, force: true }))
+  await writeFile(join(source, 'index.html'), '<p>demo</p>')
+  await chmod(source, 0o700)
+  const port = await freePort()
+  const nginx = await startNginx({
+    httpConfig: `server { listen 127.0.0.1:${port}; location /demo/ { alias \${STATIC_DIR}/demo/; } }`,
+    listen: { host: '127.0.0.1', port },
+    staticDirs: { demo: source },
+  })
+  t.after(() => nginx.close())
+  const res = await fetch(`http://127.0.0.1:${port}/demo/index.html`)
+  assert.equal(res.status, 200)
+  assert.equal(await res.text(), '<p>demo</p>')
 })
 
 test('a real postgres starts with a password-protected database and accepts TCP connections', async (t) => {
