@@ -75,6 +75,8 @@ command -v prometheus >/dev/null || missing+=(prometheus:prometheus)
 # jq for the README's "Try it" block; chromium for the browser demo's test. They start nothing.
 command -v jq >/dev/null || missing+=(jq:)
 command -v chromium >/dev/null || missing+=(chromium:)
+# libfaketime runs a replica with its clock offset (the clock-skew tests and fault kind).
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || missing+=(libfaketime:)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -100,7 +100,12 @@ export class ServiceProcess {
     return this.#proc?.running ? this.#proc.contextSwitches() : 0
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the process on its port. `env` is laid over its own environment for this start only
+   * (a restart with another configuration, a clock offset); the next start without it uses the
+   * original again.
+   */
+  async start(opts: { env?: Record<string, string> } = {}): Promise<void> {
     if (this.running) return
     this.#proc = new ManagedProcess({
       name: this.replica,
@@ -114,6 +119,7 @@ export class ServiceProcess {
       env: {
         ...process.env,
         ...this.#env,
+        ...opts.env,
         PORT: String(this.port),
         HOST: '127.0.0.1',
         REPLICA_ID: this.replica,

@@ -4,6 +4,7 @@ import { SESSION_ID_PATTERN } from '@authlab/contract'
 import { hashSessionId, type SessionRecord } from '@authlab/revocation'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
 import { RefreshInvalidError, RefreshReusedError } from '../../errors.ts'
 import type { LoginRef } from './revocations.ts'
@@ -15,6 +16,12 @@ export interface IssuedLogin {
   refreshToken: string
   sessionId: string
   loginId: string
+}
+
+interface AccessTimes {
+  /** epoch seconds */
+  iat: number
+  expiresAt: Date
 }
 
 export interface TokenPair {
@@ -57,8 +64,27 @@ export class Credentials {
     this.#config = config
   }
 
-  #signAccess(userId: string, loginId: string): string {
-    return this.#fastify.keys.sign({ sub: userId, sid: loginId, jti: randomUUID() }).token
+  /**
+   * When the next access token is issued and when it expires. Taken inside the issuing transaction,
+   * which records the expiry on the login row before the token is signed with this `iat`: a
+   * revocation that locks the row afterwards sees every token the login can ever have carried.
+   */
+  #accessTimes(): AccessTimes {
+    const iat = Math.floor(Date.now() / 1000)
+    return { iat, expiresAt: new Date((iat + this.#config.ACCESS_TOKEN_TTL_S) * 1000) }
+  }
+
+  #signAccess(userId: string, loginId: string, times: AccessTimes): string {
+    return this.#fastify.keys.sign({ sub: userId, sid: loginId, jti: randomUUID(), iat: times.iat }).token
+  }
+
+  /** Raises the login's recorded access-token expiry (kept NULL for a login that predates it). */
+  #recordAccessExpiry(db: pg.PoolClient, loginId: string, times: AccessTimes): Promise<unknown> {
+    return db.query(
+      `UPDATE logins SET access_expires_at = GREATEST(access_expires_at, $2)
+        WHERE id = $1 AND access_expires_at IS NOT NULL`,
+      [loginId, times.expiresAt],
+    )
   }
 
   async login(user: User): Promise<IssuedLogin> {
@@ -68,13 +94,14 @@ export class Credentials {
     const refreshToken = randomToken()
     const now = Date.now()
     const expiresAt = now + c.SESSION_ABSOLUTE_TTL_S * 1000
-    await inTransaction(this.#fastify.pg, async (db) => {
+    const access = await inTransaction(this.#fastify.pg, async (db) => {
       // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll).
       await db.query('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [user.id])
+      const access = this.#accessTimes()
       await db.query(
-        `INSERT INTO logins (id, user_id, session_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, clock_timestamp(), $4)`,
-        [loginId, user.id, hashSessionId(sessionId), new Date(expiresAt)],
+        `INSERT INTO logins (id, user_id, session_hash, created_at, expires_at, access_expires_at)
+         VALUES ($1, $2, $3, clock_timestamp(), $4, $5)`,
+        [loginId, user.id, hashSessionId(sessionId), new Date(expiresAt), access.expiresAt],
       )
       await db.query('INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)', [
         sha256(refreshToken),
@@ -83,9 +110,10 @@ export class Credentials {
       ])
       const record: SessionRecord = { userId: user.id, loginId, expiresAt }
       await this.#fastify.revocationWriter.writeSession(sessionId, record, c.SESSION_IDLE_TTL_S * 1000)
+      return access
     })
     return {
-      accessToken: this.#signAccess(user.id, loginId),
+      accessToken: this.#signAccess(user.id, loginId, access),
       expiresIn: c.ACCESS_TOKEN_TTL_S,
       refreshToken,
       sessionId,
@@ -116,12 +144,14 @@ export class Credentials {
         [sha256(refreshToken)],
       )
       const row = rows[0]
+      const access = this.#accessTimes()
       if (!row || row.revoked_at || row.expires_at.getTime() <= Date.now())
         return { kind: 'invalid' as const }
       if (row.spent_at) {
         if (row.successor_sealed && Date.now() - row.spent_at.getTime() <= grace) {
           const successor = unseal(row.successor_sealed, refreshToken)
-          return { kind: 'ok' as const, next: successor, userId: row.user_id, loginId: row.login_id }
+          await this.#recordAccessExpiry(db, row.login_id, access)
+          return { kind: 'ok' as const, next: successor, userId: row.user_id, loginId: row.login_id, access }
         }
         await this.#fastify.revocations.revoke(db, {
           userId: row.user_id,
@@ -139,7 +169,8 @@ export class Credentials {
         row.login_id,
         row.expires_at,
       ])
-      return { kind: 'ok' as const, next, userId: row.user_id, loginId: row.login_id }
+      await this.#recordAccessExpiry(db, row.login_id, access)
+      return { kind: 'ok' as const, next, userId: row.user_id, loginId: row.login_id, access }
     })
     // Thrown after the transaction so the reuse revocation commits.
     if (outcome.kind === 'invalid') throw new RefreshInvalidError()
@@ -148,7 +179,7 @@ export class Credentials {
       throw new RefreshReusedError()
     }
     return {
-      accessToken: this.#signAccess(outcome.userId, outcome.loginId),
+      accessToken: this.#signAccess(outcome.userId, outcome.loginId, outcome.access),
       expiresIn: this.#config.ACCESS_TOKEN_TTL_S,
       refreshToken: outcome.next,
     }

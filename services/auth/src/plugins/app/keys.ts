@@ -224,7 +224,8 @@ export class KeyRing {
     }
   }
 
-  sign(claims: { sub: string; jti: string; sid: string }): { token: string; kid: string } {
+  /** `iat` (epoch seconds) is given, so the issuer can record the token's `exp` before signing it. */
+  sign(claims: { sub: string; jti: string; sid: string; iat: number }): { token: string; kid: string } {
     if (!this.#current) throw new NoSigningKeyError()
     return { token: this.#current.sign(claims), kid: this.#current.row.kid }
   }

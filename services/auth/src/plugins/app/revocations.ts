@@ -11,6 +11,13 @@ import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
 
+interface LockedLogin {
+  id: string
+  session_hash: string
+  revoked_at: Date | null
+  access_expires_at: Date | null
+}
+
 /** A login as a credential names it. */
 export interface LoginRef {
   loginId: string
@@ -75,25 +82,14 @@ export class Revocations {
   /** Revokes within the caller's transaction. */
   async revoke(db: pg.PoolClient, what: RevokeRequest): Promise<void> {
     await revocationLog.lockShared(db)
-    const now = Date.now()
-    // Any access token of these logins was issued before now, so it is dead by now + TTL, on a
-    // verifier whose clock runs up to the tolerance behind: deny entries outlive that.
-    const tolerance = this.#config.JWT_CLOCK_TOLERANCE_S * 1000
-    const tokensDeadAt = now + this.#config.ACCESS_TOKEN_TTL_S * 1000 + tolerance
-    const entries: Revocation[] = what.loginIds.map((value) => ({
-      kind: 'login',
-      value,
-      expiresAt: tokensDeadAt,
-    }))
-    if (what.jti && what.jti.exp * 1000 + tolerance > now) {
-      entries.push({ kind: 'jti', value: what.jti.jti, expiresAt: what.jti.exp * 1000 + tolerance })
-    }
-    if (what.cutoffMs !== undefined) {
-      entries.push({ kind: 'user', value: what.userId, cutoff: what.cutoffMs, expiresAt: tokensDeadAt })
-    }
-    const { rows: sessions } = await db.query<{ session_hash: string }>(
+    // Locked before anything is read: a refresh or logout of these logins in flight commits first,
+    // so the recorded expiries below include every token it issued.
+    const logins = await this.#lockLogins(db, what.loginIds)
+    const entries = this.#denyEntries(what, logins)
+    const sessions = logins.filter((l) => l.revoked_at === null).map((l) => l.session_hash)
+    await db.query(
       `UPDATE logins SET revoked_at = clock_timestamp(), revoke_reason = $2
-        WHERE id = ANY($1) AND revoked_at IS NULL RETURNING session_hash`,
+        WHERE id = ANY($1) AND revoked_at IS NULL`,
       [what.loginIds, what.reason],
     )
     await db.query(
@@ -101,7 +97,46 @@ export class Revocations {
       [what.loginIds],
     )
     const watermark = await revocationLog.append(db, what.userId, what.reason, entries)
-    await this.#writer.revoke({ entries, sessionHashes: sessions.map((s) => s.session_hash), watermark })
+    await this.#writer.revoke({ entries, sessionHashes: sessions, watermark })
+  }
+
+  #lockLogins(db: pg.PoolClient, loginIds: string[]): Promise<LockedLogin[]> {
+    return db
+      .query<LockedLogin>(
+        `SELECT id, session_hash, revoked_at, access_expires_at FROM logins
+          WHERE id = ANY($1) ORDER BY id FOR UPDATE`,
+        [loginIds],
+      )
+      .then((r) => r.rows)
+  }
+
+  /**
+   * A deny entry must outlive every token it denies, on every verifier: it lives until the latest
+   * `exp` the login was issued (recorded in Postgres, whatever ACCESS_TOKEN_TTL_S is now), plus
+   * the clock tolerance twice, since a verifier whose clock lags accepts a token until its own
+   * clock reads `exp` + tolerance while the entry's lifetime is counted on this replica's clock.
+   * A login without a recorded expiry is bounded by what verifiers accept at all (JWT_MAX_AGE_S).
+   */
+  #denyEntries(what: RevokeRequest, logins: LockedLogin[]): Revocation[] {
+    const now = Date.now()
+    const margin = 2 * this.#config.JWT_CLOCK_TOLERANCE_S * 1000
+    const unrecorded = now + this.#config.JWT_MAX_AGE_S * 1000
+    const expiries = new Map(logins.map((l) => [l.id, l.access_expires_at?.getTime() ?? unrecorded]))
+    const entries: Revocation[] = what.loginIds.map((value) => ({
+      kind: 'login',
+      value,
+      expiresAt: (expiries.get(value) ?? unrecorded) + margin,
+    }))
+    if (what.jti && what.jti.exp * 1000 + margin > now) {
+      entries.push({ kind: 'jti', value: what.jti.jti, expiresAt: what.jti.exp * 1000 + margin })
+    }
+    if (what.cutoffMs !== undefined) {
+      // Every token the cut-off covers belongs to a login revoked with it or before it, whose own
+      // entry lives as long as that token can.
+      const latest = Math.max(now + margin, ...entries.map((e) => e.expiresAt))
+      entries.push({ kind: 'user', value: what.userId, cutoff: what.cutoffMs, expiresAt: latest })
+    }
+    return entries
   }
 
   /** The login, if it exists, is not revoked and has not expired (Postgres: the source of truth). */
