@@ -118,6 +118,11 @@ export const RevocationSummary = Type.Object({
   /** distinct replicas that accepted the credential after logout-all returned */
   replicasAcceptingAfterRevoke: Count,
   trials: Type.Integer({ minimum: 1 }),
+  /**
+   * per replica (`service:replica`), its window in each trial: how long after logout-all returned
+   * a request to it could still start and be accepted (0 when it refused from the start)
+   */
+  replicaWindowsMs: Type.Optional(Type.Record(Type.String(), Type.Array(Num))),
   /** true for `jwt`: it accepts until exp by design, so the window is at least the probe's length */
   censored: Type.Boolean(),
 })
@@ -228,6 +233,8 @@ export const Results = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** the commit the bench ran (`git describe --always --dirty`), when it ran in a checkout */
+    commit: Type.Optional(Type.String()),
     startedAt: Type.String({ format: 'date-time' }),
     finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
     profile: Type.Union([Type.Literal('smoke'), Type.Literal('quick'), Type.Literal('full')]),

@@ -59,6 +59,7 @@ export async function revocationProbe(
   const accepted = new Map<Mode, number>(modes.map((m) => [m, 0]))
   const seen = new Map<Mode, Set<string>>(modes.map((m) => [m, new Set()]))
   const acceptingReplicas = new Map<Mode, Set<string>>(modes.map((m) => [m, new Set()]))
+  const byReplica = new Map<Mode, Map<string, number[]>>(modes.map((m) => [m, new Map()]))
   for (let trial = 0; trial < opts.trials; trial++) {
     opts.onTrial?.(trial)
     const who = await login(base, `revocation-${opts.run}-${trial}@example.test`)
@@ -76,16 +77,22 @@ export async function revocationProbe(
     await traffic
     for (const mode of modes) {
       let last = -1
+      const lastByReplica = new Map<string, number>()
       for (const s of samples) {
         if (s.mode !== mode) continue
         seen.get(mode)!.add(s.replica)
+        if (s.replica !== 'none') lastByReplica.set(s.replica, lastByReplica.get(s.replica) ?? 0)
         if (s.startedAt >= revokedAt && s.status === 200) {
           accepted.set(mode, accepted.get(mode)! + 1)
           acceptingReplicas.get(mode)!.add(s.replica)
           last = Math.max(last, s.startedAt - revokedAt)
+          lastByReplica.set(s.replica, Math.max(lastByReplica.get(s.replica) ?? 0, s.startedAt - revokedAt))
         }
       }
       windows.get(mode)!.push(Math.max(0, last))
+      const perReplica = byReplica.get(mode)!
+      for (const [replica, ms] of lastByReplica)
+        perReplica.set(replica, [...(perReplica.get(replica) ?? []), ms])
     }
   }
   return Object.fromEntries(
@@ -101,6 +108,7 @@ export async function revocationProbe(
           replicasSeen: seen.get(mode)!.size,
           replicasAcceptingAfterRevoke: acceptingReplicas.get(mode)!.size,
           trials: opts.trials,
+          replicaWindowsMs: Object.fromEntries(byReplica.get(mode)!),
           censored: EXPECTED_AFTER_REVOKE[mode] === 200,
         },
       ]

@@ -1,0 +1,142 @@
+// Synthetic results for the report's tests: every section has data, with figures chosen so the
+// expected cells can be written down.
+import { MODES } from '../lib/scenarios.js'
+import type { ModeRun, Results } from '../src/results.ts'
+
+export const est = (m: number) => ({ median: m, lo: m * 0.95, hi: m * 1.05 })
+function modeRun(i: number, latency: boolean): ModeRun {
+  return {
+    rps: 1000 + 100 * i,
+    rpsSpread: 0.05,
+    rpsInterval: est(1000 + 100 * i),
+    p50Ms: latency ? 1 : Number.NaN,
+    p95Ms: latency ? 2 : Number.NaN,
+    p99Ms: latency ? 3 + i : Number.NaN,
+    latencyRate: 500,
+    errors: 0,
+    redisCommandsPerRequest: i % 2,
+    redisCpuUsPerRequest: 10,
+    replicaCpuUsPerRequest: 100 + 10 * i,
+    replicaCpuInterval: est(100 + 10 * i),
+    nginxCpuUsPerRequest: 20,
+    authCpuUsPerRequest: i === 6 ? 300 : 1,
+    vsNone: { rps: est(1 - i / 20), replicaCpu: est(1 + i / 10), totalCpu: est(1 + i / 10) },
+    withinNoise: { rps: i < 2, replicaCpu: i < 2, totalCpu: i < 2 },
+  }
+}
+/** A revocation probe's summary with per-replica windows (one list per replica, a value per trial). */
+function revoked(maxMs: number, perReplica: number[]) {
+  return {
+    windowMsP50: maxMs / 2,
+    windowMsP99: maxMs,
+    windowMsMax: maxMs,
+    acceptedAfterRevoke: maxMs > 0 ? 3 : 0,
+    replicasSeen: 4,
+    replicasAcceptingAfterRevoke: maxMs > 0 ? 2 : 0,
+    trials: 3,
+    replicaWindowsMs: Object.fromEntries(
+      ['orders:orders-1', 'orders:orders-2', 'profile:profile-1', 'profile:profile-2'].map((r, i) => [
+        r,
+        perReplica.map((ms) => ms * (1 - i / 8)),
+      ]),
+    ),
+    censored: false,
+  }
+}
+
+export function synthetic(): Results {
+  const run = (replicas: number, tokenProfile: 'warm' | 'cold', latency: boolean) => ({
+    replicas,
+    tokenProfile,
+    algorithm: 'EdDSA' as const,
+    generator: 'autocannon',
+    latencyGenerator: 'vegeta (open model)',
+    modes: Object.fromEntries(MODES.map((m, i) => [m, modeRun(i, latency)])),
+    order: [[...MODES, 'none (A/A)']],
+    aa: { rps: est(1.01), replicaCpu: est(0.99), totalCpu: est(1) },
+    noiseFloor: { rps: 0.06, replicaCpu: 0.05, totalCpu: 0.05 },
+  })
+  return {
+    machine: { cpus: 2, node: '24.21.0', platform: 'linux x64', pinning: 'No CPU pinning.' },
+    startedAt: '2026-11-24T00:00:00.000Z',
+    profile: 'quick',
+    gateway: 'native cluster',
+    seed: 42,
+    settings: { windowS: 0.5, warmupS: 0.2, repetitions: 3, accessTokenTtlS: 3600 },
+    skipped: [],
+    // The quick profile measures latency only at the largest count: the chart must not plot NaN.
+    runs: [run(1, 'warm', false), run(2, 'warm', true), run(2, 'cold', true)],
+    revocation: {
+      session: revoked(0, [0, 0, 0]),
+      'session-cached': revoked(900, [400, 900, 0]),
+      'jwt-denylist': revoked(0, [0, 0, 0]),
+      'jwt-pushed': revoked(12, [3, 12, 0]),
+      introspect: revoked(0, [0, 0, 0]),
+      jwt: {
+        windowMsP50: 2500,
+        windowMsP99: 2500,
+        windowMsMax: 2500,
+        acceptedAfterRevoke: 9,
+        replicasSeen: 4,
+        replicasAcceptingAfterRevoke: 4,
+        trials: 3,
+        censored: true,
+      },
+    },
+    faults: {
+      'redis-stopped': {
+        session: { requests: 100, ok: 60, statusCounts: { '200': 60, '503': 40 }, revokedAccepted: 0 },
+      },
+    },
+    algorithms: { verify: { EdDSA: { coldVerifyUs: 150, warmVerifyUs: 4, signUs: 70, rawVerifyUs: 140 } } },
+    capacityModel: {
+      modes: {
+        none: {
+          predictedMaxRps: { 1: 2000, 2: 4000, 4: 8000, 8: 16000, 16: 32000, 32: 64000, 64: 128000 },
+          limitedBy: { 64: 'replicas' },
+        },
+        session: {
+          predictedMaxRps: { 1: 1500, 2: 3000, 4: 6000, 8: 12000, 16: 20000, 32: 20000, 64: 20000 },
+          limitedBy: { 64: 'redis' },
+        },
+      },
+      validation: {
+        mode: 'session',
+        replicas: 2,
+        redisCpuQuota: 0.02,
+        predictedRps: 350,
+        measuredRps: 300,
+        redisCpuUsPerRequest: 66,
+        modelRedisCpuUsPerRequest: 57,
+        quotaUsed: 0.99,
+      },
+    },
+  }
+}
+
+/** Same-window ratios on every run: the mode i at 1 + i/10 of `none`, `jwt` within noise. */
+export function withSameWindow(r: Results): Results {
+  r.settings = { ...r.settings, sameWindowRepetitions: 12, sameWindowS: 0.75 }
+  for (const run of r.runs) {
+    run.sameWindow = {
+      aa: est(1.0),
+      noiseFloor: 0.03,
+      serverAa: est(1.0),
+      serverNoiseFloor: 0.04,
+      repetitions: 12,
+      windowS: 0.75,
+      order: [['jwt@orders']],
+    }
+    MODES.forEach((m, i) => {
+      if (m !== 'none')
+        run.modes[m]!.sameWindow = {
+          replicaCpu: est(1 + i / 10),
+          withinNoise: i === 1,
+          serverCpu: est(1.25),
+          serverWithinNoise: false,
+          wakeups: { mode: est(0.8), none: est(0.3) },
+        }
+    })
+  }
+  return r
+}
