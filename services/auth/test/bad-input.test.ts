@@ -94,7 +94,7 @@ test('brute force on one account from one address answers 429 with Retry-After, 
   assert.equal(right.json().code, 'AUTHLAB_RATE_LIMITED')
 })
 
-test('failures from other addresses do not lock the owner out until the higher per-account ceiling', async (t) => {
+test('past the per-account ceiling, addresses that failed on the account wait while a clean address (its owner) still logs in', async (t) => {
   const app = await build(t, stores(), {
     LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '2',
     LOGIN_RATE_LIMIT_PER_ACCOUNT: '6',
@@ -106,7 +106,24 @@ test('failures from other addresses do not lock the owner out until the higher p
   assert.deepEqual(attacker, [401, 401, 429], 'the guessing address is stopped on this account')
   assert.equal(await from('203.0.113.9', PASSWORD), 200, 'the owner, elsewhere, still logs in')
   for (const ip of ['198.51.100.2', '198.51.100.3']) for (let i = 0; i < 2; i++) await from(ip)
-  assert.equal(await from('203.0.113.9', PASSWORD), 429, '6 failures from any addresses: the account pauses')
+  // 6 failures from three addresses: the ceiling.
+  assert.equal(await from('198.51.100.2'), 429, 'an address that failed here waits out the window')
+  assert.equal(await from('203.0.113.9', PASSWORD), 200, 'the owner is not locked out')
+  assert.deepEqual(
+    [await from('198.51.100.4'), await from('198.51.100.4')],
+    [401, 429],
+    'a fresh address gets one guess past the ceiling',
+  )
+})
+
+test('parallel wrong passwords for one account from one address: at most the limit are judged, the rest 429', async (t) => {
+  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '5' })
+  const { email } = await registerAndLogin(app)
+  const statuses = await Promise.all(
+    Array.from({ length: 12 }, () => app.inject(login(email, 'wrong password!')).then((r) => r.statusCode)),
+  )
+  assert.equal(statuses.filter((s) => s === 401).length, 5, `judged: ${statuses}`)
+  assert.equal(statuses.filter((s) => s === 429).length, 7)
 })
 
 test("a successful login clears its own address's failures on the account", async (t) => {

@@ -9,7 +9,7 @@ import {
   RateLimitedError,
   UnauthenticatedError,
 } from '../errors.ts'
-import { clientKey } from '../plugins/app/login-throttle.ts'
+import { type AttemptOutcome, clientKey } from '../plugins/app/login-throttle.ts'
 import type { LoginRef } from '../plugins/app/revocations.ts'
 import { normalizeEmail } from '../plugins/app/users.ts'
 import {
@@ -125,7 +125,8 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   }
 
   // Every attempt counts against the client's address (the plugin, shared through Redis by every
-  // replica); only failures count against the account (see LoginThrottle).
+  // replica); against the account, an attempt is reserved before the password is checked and
+  // kept only if it failed (see LoginThrottle).
   const window = config.LOGIN_RATE_LIMIT_WINDOW_S * 1000
   const perIp = fastify.createRateLimit({
     max: config.LOGIN_RATE_LIMIT_PER_IP,
@@ -137,7 +138,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     const wait =
       !result.isAllowed && result.isExceeded
         ? result.ttlInSeconds
-        : await fastify.loginThrottle.retryAfter(accountOf(request), clientKey(request.ip))
+        : await fastify.loginThrottle.reserve(accountOf(request), clientKey(request.ip))
     if (wait > 0) {
       reply.header('retry-after', wait)
       throw new RateLimitedError(wait)
@@ -175,16 +176,15 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
       onResponse: fastify.authMetrics.countOutcome(fastify.authMetrics.logins),
     },
     async (request, reply) => {
-      const account = accountOf(request)
+      const settle = (outcome: AttemptOutcome) =>
+        fastify.loginThrottle.settle(accountOf(request), clientKey(request.ip), outcome)
       const user = await fastify.users
         .authenticate(request.body.email, request.body.password)
         .catch(async (err: unknown) => {
-          if (err instanceof InvalidCredentialsError) {
-            await fastify.loginThrottle.recordFailure(account, clientKey(request.ip))
-          }
+          await settle(err instanceof InvalidCredentialsError ? 'failed' : 'not-judged').catch(() => {})
           throw err
         })
-      await fastify.loginThrottle.recordSuccess(account, clientKey(request.ip))
+      await settle('succeeded')
       const issued = await fastify.credentials.login(user)
       reply
         .setCookie(names.session, issued.sessionId, {
