@@ -7,68 +7,169 @@ export const AuthConfigSchema = Type.Object({
   ...RedisEnv,
   ...PostgresEnv,
   ...JwtEnv,
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  ACCESS_TOKEN_TTL_S: Type.Integer({ minimum: 1, default: 300 }),
-  SESSION_IDLE_TTL_S: Type.Integer({ minimum: 1, default: 1800 }),
-  SESSION_ABSOLUTE_TTL_S: Type.Integer({ minimum: 1, default: 28800 }),
-  /** Refresh tokens live as long as the login's absolute session lifetime unless set shorter. */
-  REFRESH_TOKEN_TTL_S: Type.Integer({ minimum: 1, default: 28800 }),
-  /**
-   * A refresh token presented again this soon after it was rotated gets the same successor (two
-   * tabs refreshing at once); later, it is reuse and revokes the login. 0 turns the grace off.
-   */
-  REFRESH_REUSE_GRACE_MS: Type.Integer({ minimum: 0, default: 5000 }),
-  /**
-   * Sessions and revocations are acknowledged only once this many Redis replicas have them (WAIT),
-   * so a failover to a replica that has them keeps a fresh login and, on a cluster, keeps a deleted
-   * session deleted (revocation keys need no WAIT to be safe: a promoted replica is rebuilt from the
-   * Postgres log before anyone trusts it). Unset: 0 standalone, 1 with sentinel or cluster; 0 there
-   * is allowed but warned about. When the replicas do not confirm within REDIS_WAIT_TIMEOUT_MS the
-   * request fails with 503 and nothing is committed.
-   */
-  REDIS_WAIT_REPLICAS: Type.Optional(Type.Integer({ minimum: 0 })),
-  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 200 }),
-  /** How often Redis' revocation copies are compared with the Postgres log (and rebuilt if behind). */
-  RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
-  /** PEM (PKCS#8) private key for JWT_ALGORITHM; unset = generate one at first start, kept in Postgres. */
-  JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  /** A rotated key is published in the JWKS this long before it signs, so verifiers have it cached. */
-  JWT_KEY_PUBLISH_DELAY_S: Type.Integer({ minimum: 0, default: 60 }),
-  /**
-   * Key-encryption key (32 bytes, base64) sealing private signing keys at rest, or a file holding it
-   * (a compose/Kubernetes secret). Without either, a development KEK is used and NODE_ENV=production
-   * refuses to start.
-   */
-  KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  KEY_ENCRYPTION_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
-  /** Scheduled rotation: a new key every this many seconds (published JWT_KEY_PUBLISH_DELAY_S first). 0 = off. */
-  KEY_ROTATION_INTERVAL_S: Type.Integer({ minimum: 0, default: 0 }),
-  JWKS_MAX_AGE_S: Type.Integer({ minimum: 0, default: 60 }),
-  KEY_RELOAD_INTERVAL_MS: Type.Integer({ minimum: 100, default: 10000 }),
-  COOKIE_SECURE: Type.Boolean({ default: false }),
-  COOKIE_SAMESITE: Type.Union([Type.Literal('strict'), Type.Literal('lax')], { default: 'strict' }),
-  LOGIN_RATE_LIMIT_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
-  /** Failed logins per (account, client IP) per window: stops a guesser on the account it attacks. */
-  LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: Type.Integer({ minimum: 1, default: 5 }),
-  /** Failed logins per account per window from all addresses: higher, so nobody locks you out cheaply. */
-  LOGIN_RATE_LIMIT_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 50 }),
-  LOGIN_RATE_LIMIT_WINDOW_S: Type.Integer({ minimum: 1, default: 60 }),
-  /**
-   * Who may call /auth/introspect (RFC 7662 §2.1): comma-separated `client-id:secret` pairs, each
-   * secret at least 16 characters. The default is the development pair; auth logs a warning while
-   * it is in use.
-   */
+  PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 3000,
+    description: 'The TCP port the service listens on; 0 lets the system pick a free one.',
+  }),
+  ACCESS_TOKEN_TTL_S: Type.Integer({
+    minimum: 1,
+    default: 300,
+    description:
+      'How long an access token (JWT) is valid, in seconds: its `exp` is this long after it is issued. At most JWT_MAX_AGE_S.',
+  }),
+  SESSION_IDLE_TTL_S: Type.Integer({
+    minimum: 1,
+    default: 1800,
+    description:
+      "A session (the `sid` cookie) ends after this many seconds unused; every lookup by orders' or profile's session modes restarts the count. Set it alike on auth, orders and profile.",
+  }),
+  SESSION_ABSOLUTE_TTL_S: Type.Integer({
+    minimum: 1,
+    default: 28800,
+    description:
+      'A login ends this many seconds after it began, however active: its session and its refresh tokens with it. Also the Max-Age of the session cookie of a login that asked to be remembered.',
+  }),
+  REFRESH_TOKEN_TTL_S: Type.Integer({
+    minimum: 1,
+    default: 28800,
+    description:
+      "A login's refresh tokens stop working this many seconds after the login (a rotated token keeps its predecessor's expiry), and never after SESSION_ABSOLUTE_TTL_S. Also the refresh cookie's Max-Age.",
+  }),
+  REFRESH_REUSE_GRACE_MS: Type.Integer({
+    minimum: 0,
+    default: 5000,
+    description:
+      'A refresh token presented again within this many milliseconds of its rotation gets the same successor (two tabs refreshing at once); later, that is reuse, and it revokes the whole login. 0 treats every second presentation as reuse.',
+  }),
+  // Revocation keys need no WAIT to be safe: a promoted replica is rebuilt from the Postgres log
+  // before anyone trusts it. Sessions have no such log, hence WAIT for them.
+  REDIS_WAIT_REPLICAS: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        'Sessions and revocations are acknowledged only once this many Redis replicas have them (WAIT), so a failover keeps a fresh login and a deleted session deleted; if they do not confirm within REDIS_WAIT_TIMEOUT_MS, the request fails with 503 and nothing is committed. Unset: 0 in standalone mode, 1 with sentinel or cluster (where 0 is allowed, with a warning).',
+    }),
+  ),
+  REDIS_WAIT_TIMEOUT_MS: Type.Integer({
+    minimum: 1,
+    default: 200,
+    description:
+      'How long, in milliseconds, a write waits for REDIS_WAIT_REPLICAS replicas to confirm it. Must be below REDIS_COMMAND_TIMEOUT_MS.',
+  }),
+  RECONCILE_INTERVAL_MS: Type.Integer({
+    minimum: 50,
+    default: 1000,
+    description:
+      "How often, in milliseconds, Redis' copies of the revocations are compared with the Postgres log, and rebuilt if they are behind (after a Redis restart or failover).",
+  }),
+  JWT_PRIVATE_KEY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'A PEM (PKCS#8) private key of JWT_ALGORITHM to sign with, added at start to the keys auth keeps in Postgres. Unset: auth generates one at first start and keeps it there.',
+    }),
+  ),
+  JWT_KEY_PUBLISH_DELAY_S: Type.Integer({
+    minimum: 0,
+    default: 60,
+    description:
+      'A rotated-in signing key is published in the JWKS this many seconds before it signs, so verifiers already have it when its first token arrives.',
+  }),
+  KEY_ENCRYPTION_KEY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'The key-encryption key sealing the private signing keys in Postgres (AES-256-GCM): 32 bytes, base64. Unset, and no KEY_ENCRYPTION_KEY_FILE: a built-in development key, which NODE_ENV=production refuses.',
+    }),
+  ),
+  KEY_ENCRYPTION_KEY_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'A file holding KEY_ENCRYPTION_KEY (a compose or Kubernetes secret); when set, it is used instead of KEY_ENCRYPTION_KEY.',
+    }),
+  ),
+  KEY_ROTATION_INTERVAL_S: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description:
+      'Scheduled rotation: a new signing key every this many seconds, published JWT_KEY_PUBLISH_DELAY_S before it signs (so it must be longer than that). 0 turns scheduled rotation off.',
+  }),
+  JWKS_MAX_AGE_S: Type.Integer({
+    minimum: 0,
+    default: 60,
+    description:
+      'The Cache-Control max-age of /.well-known/jwks.json, in seconds: how long clients and caches may keep the key set without asking again. 0 makes them ask every time.',
+  }),
+  KEY_RELOAD_INTERVAL_MS: Type.Integer({
+    minimum: 100,
+    default: 10000,
+    description:
+      'How often, in milliseconds, each auth process reloads the signing keys from Postgres (picking up rotations by other replicas or the rotate-key command) and makes a scheduled rotation that is due.',
+  }),
+  COOKIE_SECURE: Type.Boolean({
+    default: false,
+    description:
+      'Makes the cookies `Secure`, with the `__Host-`/`__Secure-` name prefixes: turn it on behind HTTPS. auth sets the cookies and orders and profile read them by these names, so set it alike on all three.',
+  }),
+  COOKIE_SAMESITE: Type.Union([Type.Literal('strict'), Type.Literal('lax')], {
+    default: 'strict',
+    description: "The SameSite attribute of auth's cookies.",
+  }),
+  LOGIN_RATE_LIMIT_PER_IP: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description:
+      'Login and register attempts per client address (IPv6: per /64) per LOGIN_RATE_LIMIT_WINDOW_S, counted across every auth replica; beyond it, 429.',
+  }),
+  LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: Type.Integer({
+    minimum: 1,
+    default: 5,
+    description:
+      'Failed logins per account and client address per window: stops a guesser on the account it attacks. A successful login from that address clears its count.',
+  }),
+  LOGIN_RATE_LIMIT_PER_ACCOUNT: Type.Integer({
+    minimum: 1,
+    default: 50,
+    description:
+      'Failed logins per account per window from all addresses together. Past it, an address that has failed on the account waits for the window while one that has not is still judged, so failures from elsewhere never lock the owner out.',
+  }),
+  LOGIN_RATE_LIMIT_WINDOW_S: Type.Integer({
+    minimum: 1,
+    default: 60,
+    description: 'The window, in seconds, of the three login rate limits.',
+  }),
   INTROSPECTION_CLIENTS: Type.String({
     pattern: '^[^:,\\s]+:[^,\\s]{16,}(,[^:,\\s]+:[^,\\s]{16,})*$',
     default: `${DEV_INTROSPECTION_CLIENT.id}:${DEV_INTROSPECTION_CLIENT.secret}`,
+    description:
+      'Who may call /auth/introspect (RFC 7662 §2.1): comma-separated `client-id:secret` pairs, each secret at least 16 characters. The default is the development pair; auth logs a warning while it is in use.',
   }),
-  /** Introspections per client per minute, shared by every auth replica (a runaway client's cap). */
-  INTROSPECTION_RATE_LIMIT_PER_CLIENT: Type.Integer({ minimum: 1, default: 600000 }),
-  /** OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. */
-  ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, default: 19456 }),
-  ARGON2_TIME_COST: Type.Integer({ minimum: 2, default: 2 }),
-  /** Swagger UI at /auth/docs on auth's own port (the gateway does not route it); the native runner turns it on. */
-  API_DOCS: Type.Boolean({ default: false }),
+  INTROSPECTION_RATE_LIMIT_PER_CLIENT: Type.Integer({
+    minimum: 1,
+    default: 600000,
+    description:
+      "Introspections per client per minute, counted across every auth replica: a runaway client's cap; beyond it, 429.",
+  }),
+  ARGON2_MEMORY_KIB: Type.Integer({
+    minimum: 19456,
+    default: 19456,
+    description:
+      "Memory of each argon2id password hash, in KiB; at least 19456 (19 MiB), OWASP's minimum. Applies to passwords hashed from then on: a stored hash keeps its own parameters.",
+  }),
+  ARGON2_TIME_COST: Type.Integer({
+    minimum: 2,
+    default: 2,
+    description:
+      "Passes of each argon2id password hash; at least 2, OWASP's minimum at 19 MiB. Applies to passwords hashed from then on.",
+  }),
+  API_DOCS: Type.Boolean({
+    default: false,
+    description:
+      "Serves Swagger UI at /auth/docs on auth's own port (the gateway does not route it); the native runner turns it on.",
+  }),
 })
 
 export type AuthConfig = Static<typeof AuthConfigSchema>

@@ -1,0 +1,3 @@
+// auth runs as its own process (src/server.ts); other packages need only its configuration schema,
+// e.g. to document it, and importing it must not start anything.
+export { type AuthConfig, AuthConfigSchema, loadAuthConfig } from './config.ts'
