@@ -225,3 +225,42 @@ test('Swagger UI is off by default and served with API_DOCS=true (the native run
   const doc = await dev.inject('/auth/docs/json')
   assert.equal(doc.json().info.title, 'authlab auth service')
 })
+
+test("every auth error body carries the shared ErrorBody shape, requestId included (the gateway's X-Request-Id when it sent one)", async (t) => {
+  const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_IP: '2' })
+  const { email } = await registerAndLogin(app)
+  const json = { 'content-type': 'application/json' }
+  const cases: [number, Parameters<typeof app.inject>[0]][] = [
+    [400, { method: 'POST', url: '/auth/login', headers: json, payload: '{"email":' }],
+    [401, login(uniqueEmail())],
+    [404, { method: 'GET', url: '/auth/nowhere' }],
+    [405, { method: 'PUT', url: '/auth/login' }],
+    [409, { method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD } }],
+    [413, { ...login(email), payload: { email, password: PASSWORD, padding: 'x'.repeat(20_000) } }],
+    [
+      415,
+      {
+        method: 'POST',
+        url: '/auth/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'email=a@b.c&password=x',
+      },
+    ],
+    [429, login(uniqueEmail())],
+    [401, { method: 'POST', url: '/auth/introspect', payload: { token: 'x' } }],
+  ]
+  for (const [status, request] of cases) {
+    const res = await app.inject({
+      ...(request as object),
+      headers: { ...(request as { headers?: object }).headers, 'x-request-id': `request-id-${status}` },
+    })
+    assert.equal(res.statusCode, status, `${(request as { url: string }).url}`)
+    const body = res.json()
+    assert.deepEqual(
+      Object.keys(body).sort(),
+      ['code', 'error', 'message', 'requestId', 'statusCode'],
+      `${status}`,
+    )
+    assert.equal(body.requestId, `request-id-${status}`, `${status}`)
+  }
+})

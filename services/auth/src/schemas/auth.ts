@@ -1,4 +1,5 @@
-import { Type } from 'typebox'
+import type { ErrorBody } from '@authlab/config'
+import { type Static, Type } from 'typebox'
 
 export const Credentials = Type.Object(
   {
@@ -58,9 +59,5 @@ export const IntrospectResponse = Type.Object({
   token_type: Type.Optional(Type.String()),
 })
 
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.Optional(Type.String()),
-  error: Type.String(),
-  message: Type.String(),
-})
+/** Every error answer: the shared ErrorBody (registered by the http plugin), requestId included. */
+export const ErrorResponse = Type.Unsafe<Static<typeof ErrorBody>>({ $ref: 'ErrorBody#' })

@@ -1,5 +1,5 @@
 import { asStoreError, storeUnavailableReason } from '@authlab/clients'
-import { errorHandler } from '@authlab/config'
+import { ErrorBody, errorHandler } from '@authlab/config'
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
@@ -20,6 +20,8 @@ async function httpPlugin(fastify: FastifyInstance) {
   })
   await fastify.register(underPressure, { maxEventLoopDelay: 1000, retryAfter: 5 })
   await fastify.register(swagger, {
+    // Shared schemas keep their $id as their name in the document (ErrorBody, not def-0).
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       info: { title: 'authlab auth service', version: '0.1.0' },
       components: {
@@ -30,6 +32,8 @@ async function httpPlugin(fastify: FastifyInstance) {
       },
     },
   })
+
+  fastify.addSchema(ErrorBody)
 
   // Many HTTP clients send `content-type: application/json` with an empty body on a POST that
   // needs none (logout); that is no body, not malformed JSON. Anything else goes to Fastify's own
