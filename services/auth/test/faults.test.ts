@@ -27,6 +27,7 @@ test('postgres down: register and login answer 503 quickly, readyz says which st
   })
   assert.equal(reg.statusCode, 503)
   assert.equal(reg.json().code, 'AUTHLAB_STORE_UNAVAILABLE')
+  assert.match(reg.json().requestId, /\S{8,}/, 'a 503 body carries its requestId too')
   const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
   assert.equal(res.statusCode, 503)
   const ready = await app.inject('/auth/readyz')
