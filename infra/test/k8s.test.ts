@@ -74,7 +74,7 @@ interface Container {
 }
 interface Volume {
   name: string
-  configMap?: { name: string; items?: { key: string }[] }
+  configMap?: { name: string; items?: { key: string }[]; defaultMode?: number }
   secret?: { secretName: string; items?: { key: string }[] }
 }
 interface PodSpec {
@@ -440,7 +440,7 @@ test('the local overlay gives each service the variables and development values 
   )
 })
 
-test('the gateway renders the nginx template compose uses, given exactly the variables that template reads', {
+test('the gateway renders the nginx template compose uses and runs its trusted-proxies script, given exactly the variables both read', {
   skip,
 }, () => {
   const template = read('infra/nginx/authlab.conf.template')
@@ -450,7 +450,18 @@ test('the gateway renders the nginx template compose uses, given exactly the var
   const mount = nginx!.volumeMounts!.find((m) => m.mountPath.startsWith('/etc/nginx/templates/'))
   const volume = pod.volumes!.find((v) => v.name === mount?.name)
   assert.match(volume!.configMap!.name, /^gateway-template-/)
-  const placeholders = new Set([...template.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!))
+  // The entry-point script beside the template turns GATEWAY_TRUSTED_PROXIES into realip lines.
+  const script = read('infra/nginx/trusted-proxies.sh')
+  assert.equal(named(base.objects, 'ConfigMap', 'gateway-template').data!['trusted-proxies.sh'], script)
+  const scriptMount = nginx!.volumeMounts!.find((m) => m.mountPath.startsWith('/docker-entrypoint.d/'))
+  assert.equal(scriptMount?.subPath, 'trusted-proxies.sh')
+  assert.equal(scriptMount?.name, mount?.name, 'from the same ConfigMap, mode 0555')
+  assert.equal(volume!.configMap!.defaultMode, 0o555)
+  const scriptVars = [...script.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]!)
+  const placeholders = new Set([
+    ...[...template.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!),
+    ...scriptVars.filter((v) => v !== 'NGINX_ENVSUBST_OUTPUT_DIR'),
+  ])
   // POD_NAMESPACE only builds the upstream names ($(POD_NAMESPACE) in their values).
   const given = new Set(nginx!.env!.map((v) => v.name).filter((n) => n !== 'POD_NAMESPACE'))
   assert.deepEqual([...given].sort(), [...placeholders].sort())
@@ -517,7 +528,7 @@ function admitted(
   )
 }
 
-test('NetworkPolicies deny ingress by default: Postgres admits only auth, Redis only auth, orders and profile, the services only the gateway (auth also orders and profile)', {
+test('NetworkPolicies deny ingress by default: the gateway admits only the Ingress controller, Postgres only auth, Redis only auth, orders and profile, the services only the gateway (auth also orders and profile) and Prometheus from its own namespace', {
   skip,
 }, () => {
   const policies = ofKind(local.objects, 'NetworkPolicy')
@@ -542,10 +553,19 @@ test('NetworkPolicies deny ingress by default: Postgres admits only auth, Redis 
       namespace: { 'kubernetes.io/metadata.name': 'monitoring' },
       labels: { 'app.kubernetes.io/name': 'prometheus' },
     },
+    {
+      name: 'a pod labelled prometheus elsewhere',
+      namespace: { 'kubernetes.io/metadata.name': 'default' },
+      labels: { 'app.kubernetes.io/name': 'prometheus' },
+    },
+    {
+      name: 'ingress controller',
+      namespace: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+      labels: { 'app.kubernetes.io/name': 'ingress-nginx' },
+    },
   ]
-  const everyone = peers.map((p) => p.name)
   const expected: Record<string, string[]> = {
-    gateway: everyone,
+    gateway: ['ingress controller'],
     auth: ['gateway', 'orders', 'profile', 'prometheus'],
     orders: ['gateway', 'prometheus'],
     profile: ['gateway', 'prometheus'],

@@ -168,12 +168,12 @@ export class Cluster {
   readonly replicas: ReadonlyMap<string, ServiceProcess[]>
   readonly logDir: string
   readonly #gatewayListen: string
-  readonly #gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst'>
+  readonly #gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst' | 'trustedProxies'>
   #active: number
 
   constructor(parts: {
     gatewayListen: string
-    gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst'>
+    gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst' | 'trustedProxies'>
     url: string
     topology: RedisTopology
     postgres: PostgresServer
@@ -303,10 +303,11 @@ export class Cluster {
 /** The gateway's login limit from the same variables docker-compose.yml passes to nginx. */
 function gatewayLimits(
   env: Record<string, string | undefined>,
-): Pick<GatewayLayout, 'loginRate' | 'loginBurst'> {
+): Pick<GatewayLayout, 'loginRate' | 'loginBurst' | 'trustedProxies'> {
   return {
     ...(env.GATEWAY_LOGIN_RATE ? { loginRate: env.GATEWAY_LOGIN_RATE } : {}),
     ...(env.GATEWAY_LOGIN_BURST ? { loginBurst: Number(env.GATEWAY_LOGIN_BURST) } : {}),
+    ...(env.GATEWAY_TRUSTED_PROXIES ? { trustedProxies: env.GATEWAY_TRUSTED_PROXIES } : {}),
   }
 }
 

@@ -13,6 +13,29 @@ export interface GatewayLayout {
   loginRate?: string
   /** Requests above the rate let through at once before 429s (GATEWAY_LOGIN_BURST). */
   loginBurst?: number
+  /**
+   * The front proxies whose X-Forwarded-For the gateway believes (GATEWAY_TRUSTED_PROXIES: addresses
+   * or CIDR ranges, comma-separated); none by default.
+   */
+  trustedProxies?: string
+}
+
+const PROXY = /^[0-9A-Fa-f.:/]+$/
+
+/**
+ * nginx's realip directives for the trusted front proxies: the same lines infra/nginx/trusted-proxies.sh
+ * writes in the containers. Empty when none is trusted.
+ */
+export function realIpDirectives(trustedProxies: string | undefined): string {
+  const proxies = (trustedProxies ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+  if (proxies.length === 0) return ''
+  for (const p of proxies) {
+    if (!PROXY.test(p)) throw new Error(`GATEWAY_TRUSTED_PROXIES: not an address or a CIDR range: ${p}`)
+  }
+  return `${proxies.map((p) => `set_real_ip_from ${p};`).join('\n')}\nreal_ip_header X-Forwarded-For;\nreal_ip_recursive on;\n`
 }
 
 /** The gateway's defaults, the same in docker-compose.yml. */
@@ -40,5 +63,7 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
     DEMO_ROOT: '$' + '{STATIC_DIR}/demo',
   }
   // ${ACCESS_LOG} and ${STATIC_DIR} are left for startNginx, which owns its prefix.
-  return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
+  const rendered = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
+  // In the containers these lines are a file of their own in conf.d, at the same (http) level.
+  return `${realIpDirectives(layout.trustedProxies)}${rendered}`
 }

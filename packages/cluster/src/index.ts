@@ -6,4 +6,4 @@ export {
   startCluster,
   UNLIMITED_LOGINS_ENV,
 } from './cluster.ts'
-export { type GatewayLayout, renderGatewayConfig } from './gateway.ts'
+export { type GatewayLayout, realIpDirectives, renderGatewayConfig } from './gateway.ts'
