@@ -70,6 +70,24 @@ test('login sets HttpOnly SameSite=Strict cookies: sid and access_token on /, re
   }
 })
 
+test('a browser login (it sends Origin) gets the session id and refresh token only as HttpOnly cookies, never in the body; other clients get them in the body too', async (t) => {
+  const app = await build(t, stores())
+  const email = uniqueEmail()
+  await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD } })
+  const login = (headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/auth/login', headers, payload: { email, password: PASSWORD } })
+  const browser = await login({ origin: 'https://app.example.test' })
+  assert.equal(browser.statusCode, 200)
+  const body = browser.json()
+  assert.equal(body.sessionId, undefined)
+  assert.equal(body.refreshToken, undefined)
+  assert.ok(body.accessToken && body.user.email === email, 'the short-lived access token and the user')
+  const cookies = new Map(browser.cookies.map((c) => [c.name, c]))
+  for (const name of ['sid', 'refresh_token']) assert.equal(cookies.get(name)?.httpOnly, true, name)
+  const script = await login({})
+  assert.ok(script.json().sessionId && script.json().refreshToken, 'curl, a service, a mobile app')
+})
+
 test('the session cookie ends with the browser session unless rememberMe asks for Max-Age', async (t) => {
   const app = await build(t, stores(), { SESSION_ABSOLUTE_TTL_S: '3600' })
   const { email, cookies } = await registerAndLogin(app)

@@ -193,12 +193,14 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
         })
         .setCookie(names.access, issued.accessToken, { ...cookieBase, maxAge: issued.expiresIn })
         .setCookie(names.refresh, issued.refreshToken, refreshCookie)
+      // A browser (every browser sends Origin with a POST) keeps the long-lived credentials in
+      // their HttpOnly cookies only: a page script that sees this answer cannot read them.
+      const browser = request.headers.origin !== undefined
       return {
         accessToken: issued.accessToken,
         tokenType: 'Bearer' as const,
         expiresIn: issued.expiresIn,
-        refreshToken: issued.refreshToken,
-        sessionId: issued.sessionId,
+        ...(browser ? {} : { refreshToken: issued.refreshToken, sessionId: issued.sessionId }),
         user,
       }
     },

@@ -30,10 +30,13 @@ export const TokenPair = Type.Object({
   ),
 })
 
+const BROWSER_CLIENT =
+  'absent for a browser (a request with an Origin header): it gets this only as an HttpOnly cookie'
+
 export const LoginResponse = Type.Object({
   ...TokenPair.properties,
-  refreshToken: Type.String(),
-  sessionId: Type.String(),
+  refreshToken: Type.Optional(Type.String({ description: BROWSER_CLIENT })),
+  sessionId: Type.Optional(Type.String({ description: BROWSER_CLIENT })),
   user: UserView,
 })
 
