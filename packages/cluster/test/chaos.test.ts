@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { globSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mode } from '@authlab/contract'
@@ -38,8 +39,25 @@ const FAULTS = [
   'pubsub-kill',
   'replica-kill',
   'auth-restart',
+  'auth-ttl-change',
+  'clock-skew',
 ] as const
 type Fault = (typeof FAULTS)[number]
+
+/**
+ * Tokens expire within the run, so deny entries that end too early would show; auth switches
+ * between the two lifetimes (a configuration change), and verifiers' clocks disagree by up to the
+ * tolerance (libfaketime, whole seconds).
+ */
+const LONG_TTL_S = 20
+const SHORT_TTL_S = 6
+const TOLERANCE_S = 2
+const LIBFAKETIME = globSync('/usr/lib/*/faketime/libfaketime.so.1')[0]
+const skewed = (offsetS: number) => ({
+  LD_PRELOAD: LIBFAKETIME ?? '',
+  FAKETIME: `${offsetS > 0 ? '+' : ''}${offsetS}`,
+  FAKETIME_DONT_FAKE_MONOTONIC: '1',
+})
 
 const random = seeded(SEED)
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
@@ -73,7 +91,8 @@ before(async () => {
     replicas: 3,
     port: 0,
     env: {
-      ACCESS_TOKEN_TTL_S: '120',
+      ACCESS_TOKEN_TTL_S: String(LONG_TTL_S),
+      JWT_CLOCK_TOLERANCE_S: String(TOLERANCE_S),
       SESSION_CACHE_TTL_MS: String(CACHE_TTL_MS),
       PUSHED_MAX_STALENESS_MS: String(PUSHED_BOUND_MS),
       REFRESH_REUSE_GRACE_MS: '0',
@@ -83,6 +102,15 @@ before(async () => {
   })
   admin = new Redis(cluster.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   admin.on('error', () => {})
+  // One replica per service lags by the whole tolerance from the start: the direction in which a
+  // deny entry can end before a verifier stops accepting the token.
+  assert.ok(LIBFAKETIME, 'libfaketime is installed (scripts/setup.sh)')
+  for (const service of SERVICES) {
+    const lagging = cluster.replica(service, 0)
+    await lagging.stop()
+    await lagging.start({ env: skewed(-TOLERANCE_S) })
+  }
+  await cluster.waitUntilReady()
 })
 after(async () => {
   admin?.disconnect()
@@ -122,6 +150,9 @@ function headersFor(mode: Mode, l: LoginRecord): Record<string, string> {
     ? { cookie: `sid=${l.sessionId}` }
     : { authorization: `Bearer ${l.accessToken}` }
 }
+
+/** The access-token lifetime auth runs with now (auth-restart goes back to the cluster's). */
+let authTtlS = LONG_TTL_S
 
 async function inject(fault: Fault): Promise<void> {
   switch (fault) {
@@ -163,7 +194,23 @@ async function inject(fault: Fault): Promise<void> {
       await cluster.auth.stop()
       await sleep(200 + random() * 500)
       await cluster.auth.start()
+      authTtlS = LONG_TTL_S
       break
+    case 'auth-ttl-change':
+      // A changed ACCESS_TOKEN_TTL_S: tokens issued under the other lifetime are still out there.
+      authTtlS = authTtlS === LONG_TTL_S ? SHORT_TTL_S : LONG_TTL_S
+      await cluster.auth.stop()
+      await cluster.auth.start({ env: { ACCESS_TOKEN_TTL_S: String(authTtlS) } })
+      break
+    case 'clock-skew': {
+      // A replica restarted with its clock off by up to the tolerance, either way; it keeps it
+      // until a replica-kill restarts it with the right time.
+      const replica = cluster.replica(pick(SERVICES), Math.floor(random() * 3))
+      const offsetS = pick([-TOLERANCE_S, -1, 1, TOLERANCE_S])
+      await replica.stop()
+      await replica.start({ env: skewed(offsetS) })
+      break
+    }
   }
 }
 
