@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { InjectOptions } from 'fastify'
 import {
   build,
   INTROSPECTION_CLIENT,
@@ -230,7 +231,7 @@ test("every auth error body carries the shared ErrorBody shape, requestId includ
   const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_IP: '2' })
   const { email } = await registerAndLogin(app)
   const json = { 'content-type': 'application/json' }
-  const cases: [number, Parameters<typeof app.inject>[0]][] = [
+  const cases: [number, InjectOptions][] = [
     [400, { method: 'POST', url: '/auth/login', headers: json, payload: '{"email":' }],
     [401, login(uniqueEmail())],
     [404, { method: 'GET', url: '/auth/nowhere' }],
@@ -251,10 +252,10 @@ test("every auth error body carries the shared ErrorBody shape, requestId includ
   ]
   for (const [status, request] of cases) {
     const res = await app.inject({
-      ...(request as object),
-      headers: { ...(request as { headers?: object }).headers, 'x-request-id': `request-id-${status}` },
+      ...request,
+      headers: { ...request.headers, 'x-request-id': `request-id-${status}` },
     })
-    assert.equal(res.statusCode, status, `${(request as { url: string }).url}`)
+    assert.equal(res.statusCode, status, String(request.url))
     const body = res.json()
     assert.deepEqual(
       Object.keys(body).sort(),
