@@ -11,24 +11,31 @@ import cookie from '@fastify/cookie'
 import { createVerifier, TokenError } from 'fast-jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { CsrfHeaderMissingError, UnauthorizedError, VerifyOptionsError } from './errors.ts'
+import {
+  CsrfHeaderMissingError,
+  ModeNotRegisteredError,
+  UnauthorizedError,
+  VerifyOptionsError,
+} from './errors.ts'
 import { JwksCache } from './jwks.ts'
-import { introspectStrategy } from './strategies/introspect.ts'
-import { jwtStrategy } from './strategies/jwt.ts'
-import { jwtDenylistStrategy } from './strategies/jwt-denylist.ts'
-import { jwtPushedStrategy } from './strategies/jwt-pushed.ts'
-import { noneStrategy } from './strategies/none.ts'
-import { sessionStrategy } from './strategies/session.ts'
-import { sessionCachedStrategy } from './strategies/session-cached.ts'
-import type { Principal, Strategy, StrategyContext, VerifyOptions } from './types.ts'
+import { validateOptions } from './options.ts'
+import { STRATEGIES } from './strategies/index.ts'
+import type { Principal, RedisStrategyContext, Strategy, StrategyContext, VerifyOptions } from './types.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Every mode's strategy, built once at registration. */
+    /**
+     * The registered modes' strategies (the `modes` option; every mode by default), built once at
+     * registration. Typed for the default: a mode left out of `modes` has no entry here.
+     */
     authStrategies: Readonly<Record<Mode, Strategy>>
-    /** An onRequest hook that authenticates with `mode` and sets `request.user`, or fails 401/503. */
+    /**
+     * An onRequest hook that authenticates with `mode` and sets `request.user`, or fails 401/503.
+     * Throws ModeNotRegisteredError at once (when the route is defined) for a mode not registered.
+     */
     authenticate(mode: Mode): onRequestAsyncHookHandler
     jwks: JwksCache<TokenVerifier>
+    /** Decorated only when a mode that reads Redis is registered (session, session-cached, jwt-denylist, jwt-pushed). */
     revocationReader: RevocationReader
   }
   interface FastifyRequest {
@@ -77,35 +84,15 @@ function headerKid(segment: string): string {
   return kid
 }
 
-function validate(opts: VerifyOptions): void {
-  for (const key of ['issuer', 'audience', 'jwksUrl', 'authUrl'] as const) {
-    if (!opts[key]) throw new VerifyOptionsError(`${key} is required`)
-  }
-  if (!['EdDSA', 'ES256', 'RS256'].includes(opts.algorithm)) {
-    throw new VerifyOptionsError(`algorithm must be EdDSA, ES256 or RS256, not ${opts.algorithm}`)
-  }
-  for (const key of [
-    'jwksRefreshMs',
-    'sessionCacheTtlMs',
-    'sessionCacheMaxEntries',
-    'pushedMaxStalenessMs',
-    'introspectTimeoutMs',
-    'sessionIdleTtlMs',
-    'maxAgeMs',
-  ] as const) {
-    if (!(opts[key] > 0)) throw new VerifyOptionsError(`${key} must be positive`)
-  }
-  if (!opts.introspectionClient?.id || !opts.introspectionClient.secret) {
-    throw new VerifyOptionsError('introspectionClient needs an id and a secret')
-  }
-  if (!(opts.clockToleranceMs >= 0 && opts.clockToleranceMs <= 60_000)) {
-    throw new VerifyOptionsError('clockToleranceMs must be between 0 and 60000')
-  }
-  if (!(opts.verifyCacheSize >= 0)) throw new VerifyOptionsError('verifyCacheSize must be 0 or more')
-}
-
 async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
-  validate(opts)
+  const modes = validateOptions(opts)
+  // Only the modes that read Redis need it: without one of them, no Redis client is asked for.
+  const redisModes = [...modes].filter((mode) => STRATEGIES[mode].redis)
+  if (redisModes.length > 0 && !fastify.hasDecorator('redis')) {
+    throw new VerifyOptionsError(
+      `modes ${redisModes.join(', ')} read Redis: register redisClient (@authlab/clients) before verify, or leave them out of modes`,
+    )
+  }
   const names = cookieNames(opts.cookieSecure)
   // One fast-jwt verifier per key of the set, compiled when the key arrives and kept while the key
   // is unchanged: algorithm pinned, iss/aud/exp/maxAge and the required claims checked. Its cache
@@ -165,15 +152,9 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     return claims
   }
 
-  const reader = new RevocationReader(fastify.redis, {
-    onError: (err) => fastify.log.debug({ err: err.message }, 'revocation readiness check failed'),
-  })
-  reader.start()
-
   const ctx: StrategyContext = {
     options: opts,
     log: fastify.log,
-    reader,
     hasKeys: () => jwks.size > 0,
     sessionCookie: (request) => request.cookies[names.session],
     accessCookie: (request) => request.cookies[names.access],
@@ -193,19 +174,28 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     },
   }
 
-  const strategies: Record<Mode, Strategy> = {
-    none: noneStrategy(),
-    jwt: jwtStrategy(ctx),
-    session: sessionStrategy(ctx),
-    'session-cached': sessionCachedStrategy(ctx),
-    'jwt-denylist': jwtDenylistStrategy(ctx),
-    'jwt-pushed': jwtPushedStrategy(ctx, fastify.redis),
-    introspect: introspectStrategy(ctx),
+  // The revocation reader (and through it every Redis read) exists only for the modes that need it.
+  let reader: RevocationReader | undefined
+  let redisCtx: RedisStrategyContext | undefined
+  if (redisModes.length > 0) {
+    reader = new RevocationReader(fastify.redis, {
+      onError: (err) => fastify.log.debug({ err: err.message }, 'revocation readiness check failed'),
+    })
+    reader.start()
+    redisCtx = { ...ctx, redis: fastify.redis, reader }
+    fastify.decorate('revocationReader', reader)
   }
 
+  const strategies: Partial<Record<Mode, Strategy>> = {}
+  for (const mode of modes) {
+    const builder = STRATEGIES[mode]
+    // redisCtx exists whenever a registered mode reads Redis (redisModes above).
+    strategies[mode] = builder.redis ? builder.build(redisCtx as RedisStrategyContext) : builder.build(ctx)
+  }
+  const registered = Object.keys(strategies).join(', ')
+
   fastify.decorate('jwks', jwks)
-  fastify.decorate('revocationReader', reader)
-  fastify.decorate('authStrategies', Object.freeze(strategies))
+  fastify.decorate('authStrategies', Object.freeze(strategies) as Readonly<Record<Mode, Strategy>>)
   /**
    * The CSRF rule for every route this plugin guards: a state-changing request (not GET, HEAD or
    * OPTIONS) whose credential the browser attached by itself, a cookie, must also carry the
@@ -220,7 +210,8 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
   const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
   fastify.decorate('authenticate', (mode: Mode) => {
-    const strategy = strategies[mode]
+    const strategy = Object.hasOwn(strategies, mode) ? strategies[mode] : undefined
+    if (!strategy) throw new ModeNotRegisteredError(String(mode), registered)
     const challenge = `${strategy.challenge} realm="authlab"`
     return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
       if (
@@ -241,13 +232,13 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
   })
   fastify.addHook('onClose', async () => {
     jwks.close()
-    reader.close()
+    reader?.close()
     await Promise.all(Object.values(strategies).map((s) => s.close?.()))
   })
 }
 
-export const verify = fp(verifyPlugin, {
-  name: 'authlab-verify',
-  fastify: '5.x',
-  dependencies: ['authlab-redis'],
-})
+/**
+ * The plugin. It declares no dependency on @authlab/clients' redisClient: only the modes that read
+ * Redis need it, and registration checks for it when one of them is registered.
+ */
+export const verify = fp(verifyPlugin, { name: 'authlab-verify', fastify: '5.x' })

@@ -13,6 +13,12 @@ export const CsrfHeaderMissingError = createError<[string]>(
   403,
 )
 export const VerifyOptionsError = createError<[string]>('AUTHLAB_VERIFY_OPTIONS_INVALID', '%s', 500)
+/** `fastify.authenticate(mode)` for a mode left out of the `modes` option: thrown when the route is defined. */
+export const ModeNotRegisteredError = createError<[string, string]>(
+  'AUTHLAB_VERIFY_MODE_NOT_REGISTERED',
+  'Mode %s is not registered with @authlab/verify (registered: %s); add it to the modes option',
+  500,
+)
 
 /** A store that could not answer becomes a 503 naming `what`; anything else passes unchanged. */
 export function unavailable(err: unknown, what: string): Error {

@@ -1,3 +1,4 @@
+import type { RedisClient } from '@authlab/clients'
 import type { AccessClaims, Mode } from '@authlab/contract'
 import type { FeedObserver, RevocationReader } from '@authlab/revocation'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
@@ -20,11 +21,10 @@ export interface Strategy {
   close?(): void | Promise<void>
 }
 
-/** What strategies are built from: compiled once at registration, shared by all of them. */
+/** What every strategy is built from: compiled once at registration, shared by all of them. */
 export interface StrategyContext {
   options: VerifyOptions
   log: FastifyBaseLogger
-  reader: RevocationReader
   /** Full JWT verification (signature by `kid`, pinned alg, iss, aud, exp, required claims). */
   verifyAccessToken(request: FastifyRequest): Promise<AccessClaims>
   /** True once the JWKS has at least one key. */
@@ -33,11 +33,34 @@ export interface StrategyContext {
   accessCookie(request: FastifyRequest): string | undefined
 }
 
+/**
+ * What the strategies that read Redis (session, session-cached, jwt-denylist, jwt-pushed) get on
+ * top: the app's Redis client and one revocation reader. Made only when one of them is registered.
+ */
+export interface RedisStrategyContext extends StrategyContext {
+  redis: RedisClient
+  reader: RevocationReader
+}
+
+/**
+ * The plugin's options. One whose doc starts with mode names is read only by those modes' strategies
+ * and required only when one of them is registered (given anyway, it is still checked); the others
+ * are required by every registration.
+ */
 export interface VerifyOptions {
+  /**
+   * The modes this app authenticates with; only their strategies are built, and
+   * `fastify.authenticate(mode)` refuses any other. Default: every mode of @authlab/contract's MODES.
+   * Four of them read Redis (session, session-cached, jwt-denylist, jwt-pushed) and need
+   * @authlab/clients' `redisClient` registered first; `none`, `jwt` and `introspect` need no Redis
+   * at all: with only those, no Redis client is used, no connection made and no feed started.
+   */
+  modes?: readonly Mode[]
   issuer: string
   audience: string
   /** Pinned: tokens signed with anything else are rejected whatever their header says. */
   algorithm: 'EdDSA' | 'ES256' | 'RS256'
+  /** The key set is fetched from here whatever the modes (the JWT modes verify with it). */
   jwksUrl: string
   /** Leeway for exp/iat between clocks (fast-jwt clockTolerance). */
   clockToleranceMs: number
@@ -45,19 +68,26 @@ export interface VerifyOptions {
   maxAgeMs: number
   /** The JWKS is refetched this often; the fetched set replaces the cached one. */
   jwksRefreshMs: number
-  authUrl: string
+  /** Selects the cookie names (`__Host-` prefixed when true). */
   cookieSecure: boolean
   /** Size of fast-jwt's verified-token cache; 0 turns it off. Revocation checks run after it. */
   verifyCacheSize: number
-  sessionIdleTtlMs: number
-  sessionCacheTtlMs: number
-  sessionCacheMaxEntries: number
-  pushedMaxStalenessMs: number
-  /** jwt-denylist serves valid tokens while Redis is unreachable (never while it is not ready). */
-  denylistFailOpen: boolean
-  introspectTimeoutMs: number
-  /** This service's introspection client credential (RFC 7662 §2.1: auth requires one). */
-  introspectionClient: { id: string; secret: string }
-  /** Told of jwt-pushed's feed: each revocation applied (its lag) and each resync. For metrics. */
+  /** session, session-cached: the sliding idle timeout each lookup renews. */
+  sessionIdleTtlMs?: number
+  /** session-cached: how long a looked-up session is served from the per-replica cache. */
+  sessionCacheTtlMs?: number
+  /** session-cached: the cache's size. */
+  sessionCacheMaxEntries?: number
+  /** jwt-pushed: past this since the feed was last known complete, requests fail closed (503). */
+  pushedMaxStalenessMs?: number
+  /** jwt-denylist: serve valid tokens while Redis is unreachable (never while it is not ready). Default false. */
+  denylistFailOpen?: boolean
+  /** introspect: the auth service's base URL (POST /auth/introspect). */
+  authUrl?: string
+  /** introspect: connect, headers and body timeout of each introspection request. */
+  introspectTimeoutMs?: number
+  /** introspect: this service's introspection client credential (RFC 7662 §2.1: auth requires one). */
+  introspectionClient?: { id: string; secret: string }
+  /** jwt-pushed: told of the feed's each revocation applied (its lag) and each resync. For metrics. */
   feedObserver?: FeedObserver
 }

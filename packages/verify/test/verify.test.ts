@@ -1,49 +1,18 @@
 import assert from 'node:assert/strict'
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
 import { after, before, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { redisClient, redisReady } from '@authlab/clients'
 import { MODES } from '@authlab/contract'
 import { hashSessionId, RevocationWriter, redisRunId } from '@authlab/revocation'
-import { freePort, type RedisServer, startRedis } from '@authlab/servers'
-import { createSigner } from 'fast-jwt'
+import { type RedisServer, startRedis } from '@authlab/servers'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type VerifyOptions, verify } from '../src/index.ts'
+import { AUDIENCE, ISSUER, type Key, newKey, serveJwks } from './keys.ts'
 
 // Real Redis; the key set is a static JWKS served over HTTP that the tests can change.
-const ISSUER = 'authlab'
-const AUDIENCE = 'authlab-api'
-interface Key {
-  kid: string
-  sign: (payload: object) => string
-  /** No expiresIn: the payload's iat and exp are taken as they are. */
-  signRaw: (payload: object) => string
-  jwk: object
-}
-function newKey(): Key {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-  const kid = randomUUID()
-  const base = {
-    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    algorithm: 'EdDSA' as const,
-    kid,
-    header: { typ: 'at+jwt' },
-    iss: ISSUER,
-    aud: AUDIENCE,
-  }
-  const signer = createSigner({ ...base, expiresIn: 60_000 })
-  const signRaw = createSigner(base)
-  return {
-    kid,
-    sign: signer,
-    signRaw,
-    jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' },
-  }
-}
-
 let redis: RedisServer
-let jwks: Server
+let jwks: Awaited<ReturnType<typeof serveJwks>>
 let jwksUrl: string
 let published: Key[] = []
 /** JWKs served ahead of the published keys' own (keys no verifier can use). */
@@ -53,16 +22,11 @@ before(async () => {
   redis = await startRedis()
   signing = newKey()
   published = [signing]
-  jwks = createServer((_req, res) => {
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ keys: [...unusable, ...published.map((k) => k.jwk)] }))
-  })
-  const port = await freePort()
-  await new Promise<void>((resolve) => jwks.listen(port, '127.0.0.1', resolve))
-  jwksUrl = `http://127.0.0.1:${port}/jwks.json`
+  jwks = await serveJwks(() => [...unusable, ...published.map((k) => k.jwk)])
+  jwksUrl = jwks.url
 })
 after(async () => {
-  jwks?.close()
+  await jwks?.close()
   await redis?.close()
 })
 
@@ -140,9 +104,14 @@ test('options are validated before anything starts: a missing issuer or a zero T
   for (const bad of [{ issuer: '' }, { sessionCacheTtlMs: 0 }, { algorithm: 'HS256' as never }]) {
     const app = Fastify()
     await app.register(redisClient, { url: redis.url, commandTimeoutMs: 300 })
-    await assert.rejects(app.register(verify, options(bad)).ready(), {
-      code: 'AUTHLAB_VERIFY_OPTIONS_INVALID',
-    })
+    await assert.rejects(
+      async () => {
+        await app.register(verify, options(bad)).ready()
+      },
+      {
+        code: 'AUTHLAB_VERIFY_OPTIONS_INVALID',
+      },
+    )
     await app.close()
   }
 })

@@ -1,6 +1,7 @@
 import { basicAuthorization } from '@authlab/contract'
 import { Pool } from 'undici'
 import { UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
+import { modeOption } from '../options.ts'
 import type { Strategy, StrategyContext } from '../types.ts'
 
 /**
@@ -9,7 +10,9 @@ import type { Strategy, StrategyContext } from '../types.ts'
  * of this mode's measurement, and fetch's per-call overhead would inflate it.
  */
 export function introspectStrategy(ctx: StrategyContext): Strategy {
-  const { authUrl, introspectTimeoutMs, introspectionClient } = ctx.options
+  const authUrl = modeOption(ctx.options, 'authUrl')
+  const introspectTimeoutMs = modeOption(ctx.options, 'introspectTimeoutMs')
+  const introspectionClient = modeOption(ctx.options, 'introspectionClient')
   const headers = {
     authorization: basicAuthorization(introspectionClient.id, introspectionClient.secret),
     'content-type': 'application/x-www-form-urlencoded',

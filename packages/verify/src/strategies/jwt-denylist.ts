@@ -1,10 +1,10 @@
 import { RevocationsNotReadyError, tokenFacts } from '@authlab/revocation'
 import { UnauthorizedError, unavailable } from '../errors.ts'
-import type { Strategy, StrategyContext } from '../types.ts'
+import type { RedisStrategyContext, Strategy } from '../types.ts'
 
 /** Signature locally, then one MGET for the jti, the login, the user's cut-off and the marker. */
-export function jwtDenylistStrategy(ctx: StrategyContext): Strategy {
-  const failOpen = ctx.options.denylistFailOpen
+export function jwtDenylistStrategy(ctx: RedisStrategyContext): Strategy {
+  const failOpen = ctx.options.denylistFailOpen === true
   return {
     mode: 'jwt-denylist',
     challenge: 'Bearer',

@@ -1,20 +1,17 @@
-import type { RedisClient } from '@authlab/clients'
 import { RevocationFeed, tokenFacts } from '@authlab/revocation'
 import { UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
-import type { Strategy, StrategyContext } from '../types.ts'
+import { modeOption } from '../options.ts'
+import type { RedisStrategyContext, Strategy } from '../types.ts'
 
 /**
  * Signature locally, revocations from a local set that Redis pushes into (see RevocationFeed): no
  * Redis round trip per request. Serves from the local set while the feed has been confirmed
  * complete within `pushedMaxStalenessMs`, then fails closed (503).
  */
-export function jwtPushedStrategy(
-  ctx: StrategyContext,
-  redis: RedisClient,
-): Strategy & { feed: RevocationFeed } {
-  const feed = new RevocationFeed(redis, ctx.reader, { log: ctx.log, observer: ctx.options.feedObserver })
+export function jwtPushedStrategy(ctx: RedisStrategyContext): Strategy & { feed: RevocationFeed } {
+  const bound = modeOption(ctx.options, 'pushedMaxStalenessMs')
+  const feed = new RevocationFeed(ctx.redis, ctx.reader, { log: ctx.log, observer: ctx.options.feedObserver })
   feed.start()
-  const bound = ctx.options.pushedMaxStalenessMs
   return {
     mode: 'jwt-pushed',
     challenge: 'Bearer',

@@ -1,4 +1,5 @@
-import type { Principal, Strategy, StrategyContext } from '../types.ts'
+import { modeOption } from '../options.ts'
+import type { Principal, RedisStrategyContext, Strategy } from '../types.ts'
 import { lookupSession } from './session.ts'
 
 /**
@@ -6,8 +7,10 @@ import { lookupSession } from './session.ts'
  * The price is that a revoked session keeps working here for up to the TTL after the revocation,
  * and that cached entries keep serving while Redis is down (then 503).
  */
-export function sessionCachedStrategy(ctx: StrategyContext): Strategy {
-  const { sessionCacheTtlMs: ttl, sessionCacheMaxEntries: max } = ctx.options
+export function sessionCachedStrategy(ctx: RedisStrategyContext): Strategy {
+  const ttl = modeOption(ctx.options, 'sessionCacheTtlMs')
+  const max = modeOption(ctx.options, 'sessionCacheMaxEntries')
+  const idleTtlMs = modeOption(ctx.options, 'sessionIdleTtlMs')
   const cache = new Map<string, { principal: Principal; until: number }>()
   return {
     mode: 'session-cached',
@@ -19,7 +22,7 @@ export function sessionCachedStrategy(ctx: StrategyContext): Strategy {
       const readAt = Date.now()
       const hit = sessionId ? cache.get(sessionId) : undefined
       if (hit && hit.until > readAt) return hit.principal
-      const principal = await lookupSession(ctx, sessionId)
+      const principal = await lookupSession(ctx, sessionId, idleTtlMs)
       // A Map iterates in insertion order: deleting the first key evicts the oldest entry.
       if (cache.size >= max) cache.delete(cache.keys().next().value as string)
       cache.set(sessionId as string, { principal, until: readAt + ttl })
