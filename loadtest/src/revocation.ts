@@ -39,10 +39,84 @@ async function steady(
   }
 }
 
+/** What the probe gathers per mode, over every trial. */
+interface Tally {
+  windows: number[]
+  accepted: number
+  seen: Set<string>
+  accepting: Set<string>
+  byReplica: Map<string, number[]>
+}
+
+const tally = (): Tally => ({
+  windows: [],
+  accepted: 0,
+  seen: new Set(),
+  accepting: new Set(),
+  byReplica: new Map(),
+})
+
+/** One trial: a fresh login, steady requests to every replica on every mode, logout-all, more requests. */
+async function trial(
+  base: string,
+  modes: Mode[],
+  email: string,
+  opts: { windowMs: number; lanesPerMode: number },
+) {
+  const who = await login(base, email)
+  const samples: Sample[] = []
+  let revokedAt = Number.POSITIVE_INFINITY
+  const done = () => Date.now() > revokedAt + opts.windowMs
+  const traffic = Promise.all(
+    modes.flatMap((mode) =>
+      Array.from({ length: opts.lanesPerMode }, (_, lane) => steady(base, mode, who, done, samples, lane)),
+    ),
+  )
+  await new Promise((r) => setTimeout(r, 300)) // every replica has now seen (and cached) it
+  await logoutAll(base, who)
+  revokedAt = Date.now()
+  await traffic
+  return { samples, revokedAt }
+}
+
+/** Adds one trial's samples of `mode` to its tally: the window over all replicas and per replica. */
+function count(t: Tally, mode: Mode, samples: Sample[], revokedAt: number): void {
+  let last = -1
+  const lastByReplica = new Map<string, number>()
+  for (const s of samples) {
+    if (s.mode !== mode) continue
+    t.seen.add(s.replica)
+    if (s.replica !== 'none') lastByReplica.set(s.replica, lastByReplica.get(s.replica) ?? 0)
+    if (s.startedAt >= revokedAt && s.status === 200) {
+      t.accepted++
+      t.accepting.add(s.replica)
+      last = Math.max(last, s.startedAt - revokedAt)
+      lastByReplica.set(s.replica, Math.max(lastByReplica.get(s.replica) ?? 0, s.startedAt - revokedAt))
+    }
+  }
+  t.windows.push(Math.max(0, last))
+  for (const [replica, ms] of lastByReplica)
+    t.byReplica.set(replica, [...(t.byReplica.get(replica) ?? []), ms])
+}
+
+function summarise(mode: Mode, t: Tally, trials: number): RevocationSummary {
+  return {
+    windowMsP50: percentile(t.windows, 50),
+    windowMsP99: percentile(t.windows, 99),
+    windowMsMax: Math.max(0, ...t.windows),
+    acceptedAfterRevoke: t.accepted,
+    replicasSeen: t.seen.size,
+    replicasAcceptingAfterRevoke: t.accepting.size,
+    trials,
+    replicaWindowsMs: Object.fromEntries(t.byReplica),
+    censored: EXPECTED_AFTER_REVOKE[mode] === 200,
+  }
+}
+
 /**
  * Trials of: fresh login → steady requests to every replica on every mode → logout-all → keep
  * going for `windowMs`. Per mode and trial, the window is how long after logout-all *returned* a
- * request could still start and be accepted, over all replicas.
+ * request could still start and be accepted, over all replicas and on each.
  */
 export async function revocationProbe(
   base: string,
@@ -55,63 +129,11 @@ export async function revocationProbe(
   },
 ): Promise<Record<string, RevocationSummary>> {
   const modes = MODES.filter((m) => m !== 'none') as Mode[]
-  const windows = new Map<Mode, number[]>(modes.map((m) => [m, []]))
-  const accepted = new Map<Mode, number>(modes.map((m) => [m, 0]))
-  const seen = new Map<Mode, Set<string>>(modes.map((m) => [m, new Set()]))
-  const acceptingReplicas = new Map<Mode, Set<string>>(modes.map((m) => [m, new Set()]))
-  const byReplica = new Map<Mode, Map<string, number[]>>(modes.map((m) => [m, new Map()]))
-  for (let trial = 0; trial < opts.trials; trial++) {
-    opts.onTrial?.(trial)
-    const who = await login(base, `revocation-${opts.run}-${trial}@example.test`)
-    const samples: Sample[] = []
-    let revokedAt = Number.POSITIVE_INFINITY
-    const done = () => Date.now() > revokedAt + opts.windowMs
-    const traffic = Promise.all(
-      modes.flatMap((mode) =>
-        Array.from({ length: opts.lanesPerMode }, (_, lane) => steady(base, mode, who, done, samples, lane)),
-      ),
-    )
-    await new Promise((r) => setTimeout(r, 300)) // every replica has now seen (and cached) it
-    await logoutAll(base, who)
-    revokedAt = Date.now()
-    await traffic
-    for (const mode of modes) {
-      let last = -1
-      const lastByReplica = new Map<string, number>()
-      for (const s of samples) {
-        if (s.mode !== mode) continue
-        seen.get(mode)!.add(s.replica)
-        if (s.replica !== 'none') lastByReplica.set(s.replica, lastByReplica.get(s.replica) ?? 0)
-        if (s.startedAt >= revokedAt && s.status === 200) {
-          accepted.set(mode, accepted.get(mode)! + 1)
-          acceptingReplicas.get(mode)!.add(s.replica)
-          last = Math.max(last, s.startedAt - revokedAt)
-          lastByReplica.set(s.replica, Math.max(lastByReplica.get(s.replica) ?? 0, s.startedAt - revokedAt))
-        }
-      }
-      windows.get(mode)!.push(Math.max(0, last))
-      const perReplica = byReplica.get(mode)!
-      for (const [replica, ms] of lastByReplica)
-        perReplica.set(replica, [...(perReplica.get(replica) ?? []), ms])
-    }
+  const tallies = new Map(modes.map((m) => [m, tally()]))
+  for (let i = 0; i < opts.trials; i++) {
+    opts.onTrial?.(i)
+    const { samples, revokedAt } = await trial(base, modes, `revocation-${opts.run}-${i}@example.test`, opts)
+    for (const mode of modes) count(tallies.get(mode)!, mode, samples, revokedAt)
   }
-  return Object.fromEntries(
-    modes.map((mode) => {
-      const w = windows.get(mode)!
-      return [
-        mode,
-        {
-          windowMsP50: percentile(w, 50),
-          windowMsP99: percentile(w, 99),
-          windowMsMax: Math.max(0, ...w),
-          acceptedAfterRevoke: accepted.get(mode)!,
-          replicasSeen: seen.get(mode)!.size,
-          replicasAcceptingAfterRevoke: acceptingReplicas.get(mode)!.size,
-          trials: opts.trials,
-          replicaWindowsMs: Object.fromEntries(byReplica.get(mode)!),
-          censored: EXPECTED_AFTER_REVOKE[mode] === 200,
-        },
-      ]
-    }),
-  )
+  return Object.fromEntries(modes.map((mode) => [mode, summarise(mode, tallies.get(mode)!, opts.trials)]))
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { globSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Mode } from '@authlab/contract'
@@ -149,6 +150,20 @@ function headersFor(mode: Mode, l: LoginRecord): Record<string, string> {
   return mode === 'session' || mode === 'session-cached'
     ? { cookie: `sid=${l.sessionId}` }
     : { authorization: `Bearer ${l.accessToken}` }
+}
+
+/** The run's summary as a page of docs/results (its lines as written to the console). */
+function chaosPage(summary: string): string {
+  const [head, revocations, faults, ...table] = summary.split('\n')
+  return `# Chaos run: ${head}
+
+What \`CHAOS_DURATION_S=${DURATION_MS / 1000} CHAOS_SEED=${SEED} CHAOS_REPORT=<file> pnpm chaos\` printed on ${new Date().toISOString().slice(0, 10)} (the test and its faults: [revocation.md](../revocation.md#the-chaos-test)).
+
+- ${revocations}
+- ${faults}
+
+${table.join('\n')}
+`
 }
 
 /** The access-token lifetime auth runs with now (auth-restart goes back to the cluster's). */
@@ -347,19 +362,20 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
     if (req.status === 200) row.violations.push(req)
   }
   const kinds = (k: RevocationRecord['kind']) => revocations.filter((r) => r.kind === k).length
-  console.log(
-    [
-      `seed ${SEED} · ${((Date.now() - started) / 1000).toFixed(0)} s · ${requests.length} requests · ${logins.length} logins`,
-      `revocations: ${revocations.length} (logout ${kinds('logout')}, logout-all ${kinds('logout-all')}, refresh reuse ${kinds('refresh-reuse')})`,
-      `faults: ${FAULTS.map((f) => `${f} ${faults[f]}`).join(', ')}`,
-      '| mode | bound | requests | accepted | after revocation + bound | accepted after (violations) |',
-      '|---|---|---|---|---|---|',
-      ...[...rows].map(
-        ([mode, r]) =>
-          `| ${mode}${mode === CONTROL ? ' (control)' : ''} | ${mode === CONTROL ? 'exp' : `${BOUNDS[mode]} ms`} | ${r.requests} | ${r.accepted} | ${r.afterRevocation} | ${r.violations.length} |`,
-      ),
-    ].join('\n'),
-  )
+  const summary = [
+    `seed ${SEED} · ${((Date.now() - started) / 1000).toFixed(0)} s · ${requests.length} requests · ${logins.length} logins`,
+    `revocations: ${revocations.length} (logout ${kinds('logout')}, logout-all ${kinds('logout-all')}, refresh reuse ${kinds('refresh-reuse')})`,
+    `faults: ${FAULTS.map((f) => `${f} ${faults[f]}`).join(', ')}`,
+    '| mode | bound | requests | accepted | after revocation + bound | accepted after (violations) |',
+    '|---|---|---|---|---|---|',
+    ...[...rows].map(
+      ([mode, r]) =>
+        `| ${mode}${mode === CONTROL ? ' (control)' : ''} | ${mode === CONTROL ? 'exp' : `${BOUNDS[mode]} ms`} | ${r.requests} | ${r.accepted} | ${r.afterRevocation} | ${r.violations.length} |`,
+    ),
+  ].join('\n')
+  console.log(summary)
+  // CHAOS_REPORT=<file>: the same summary as a Markdown page, for a run worth publishing.
+  if (process.env.CHAOS_REPORT) await writeFile(process.env.CHAOS_REPORT, chaosPage(summary))
   assert.ok(revocations.length >= 5, `revocations were made (${revocations.length})`)
   for (const fault of FAULTS) assert.ok(faults[fault] > 0, `${fault} was injected`)
   for (const mode of CHECKED) {
