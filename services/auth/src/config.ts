@@ -153,6 +153,18 @@ export const AuthConfigSchema = Type.Object({
     description:
       "Introspections per client per minute, counted across every auth replica: a runaway client's cap; beyond it, 429.",
   }),
+  INTROSPECTION_AUTH_FAILURES_PER_CLIENT: Type.Integer({
+    minimum: 1,
+    default: 10,
+    description:
+      'Failed client authentications on /auth/introspect per presented client id per minute, from all addresses, counted across every auth replica (unknown ids share one count). Past it, an address that has failed on that id in the minute gets 429, right secret or not; one that has not is still judged, so failures elsewhere never lock the client out.',
+  }),
+  INTROSPECTION_AUTH_FAILURES_PER_IP: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description:
+      "Failed client authentications on /auth/introspect per caller address per minute (the connection's own address, IPv6 per /64, never X-Forwarded-For), whatever client ids it presented. Past it, that address gets 429 for every client id it has failed on in the minute, right secret or not.",
+  }),
   ARGON2_MEMORY_KIB: Type.Integer({
     minimum: 19456,
     default: 19456,

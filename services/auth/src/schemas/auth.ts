@@ -45,9 +45,22 @@ export const RefreshBody = Type.Object(
   { additionalProperties: false },
 )
 
+/**
+ * RFC 7662 §2.1. Other parameters are ignored rather than refused: the RFC lets a server define
+ * extensions, and a client may send some (`resource`, its own `client_id`, …).
+ */
 export const IntrospectBody = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 8192 }) },
-  { additionalProperties: false },
+  {
+    token: Type.String({ minLength: 1, maxLength: 8192 }),
+    token_type_hint: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description:
+          'Only a hint (RFC 7662 §2.1): the answer is the same with a wrong or unknown one. A refresh token is answered {"active": false} whatever the hint.',
+      }),
+    ),
+  },
+  { additionalProperties: true },
 )
 
 export const IntrospectResponse = Type.Object({
