@@ -17,7 +17,8 @@ import { startBench } from './phases/start.ts'
 import { sweepReplicas } from './phases/sweep.ts'
 import { warmUp } from './phases/warm-up.ts'
 import type { ProfileName } from './profiles.ts'
-import { costTable, headlineRun } from './report.ts'
+import { publishResults } from './publish.ts'
+import { costTable, decisionTable, headlineRun } from './report.ts'
 import type { Results } from './results.ts'
 
 export type { BenchOptions } from './phases/context.ts'
@@ -72,6 +73,10 @@ function parseFlags() {
       generator: { type: 'string', default: 'native' },
       seed: { type: 'string' },
       delays: { type: 'string' },
+      // Publish the run to docs/results and regenerate the README's decision table from it.
+      publish: { type: 'boolean', default: false },
+      // Every progress line (each measured window), not only each phase's.
+      verbose: { type: 'boolean', default: false },
       out: { type: 'string', default: new URL('../results', import.meta.url).pathname },
     },
   }).values
@@ -105,16 +110,34 @@ function cliOptions(values: ReturnType<typeof parseFlags>): Omit<BenchOptions, '
   }
 }
 
+/** The lines a reader needs first: the decision table and the noise floor it was read against. */
+function decisionSummary(results: Results): string {
+  const table = decisionTable(results)
+  if (!table) return comparisonTable(results)
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`
+  return [row(table.head), row(table.head.map(() => '-')), ...table.rows.map(row), '', table.caption].join(
+    '\n',
+  )
+}
+
 async function main(): Promise<void> {
-  const options = cliOptions(parseFlags())
+  const flags = parseFlags()
+  const options = cliOptions(flags)
   const started = Date.now()
+  const stamp = () => `[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s]`
   const { results, dir } = await runBench({
     ...options,
-    log: (line) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`),
+    // A phase's own lines start flush; the lines of each window it measures are indented.
+    log: (line) => {
+      if (flags.verbose || !line.startsWith(' ')) console.error(`${stamp()} ${line}`)
+    },
   })
-  console.log(`\n${comparisonTable(results)}\n`)
+  console.log(`\n${decisionSummary(results)}\n`)
   console.log(`results: ${join(dir, 'results.json')}`)
-  console.log(`report:  ${join(dir, 'report.html')} (and report.md)`)
+  console.log(
+    `report:  ${join(dir, 'report.html')} (and report.md; every table, with --verbose every window)`,
+  )
+  if (flags.publish) console.log(`published: ${await publishResults(results)} and README.md's decision table`)
 }
 
 if (import.meta.main) await main()

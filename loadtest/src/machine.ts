@@ -94,3 +94,16 @@ export function limitRedisCpu(pid: number, fraction: number): (() => void) | str
     return `cgroup not writable: ${(err as Error).message}`
   }
 }
+
+/** The commit the bench runs (`git describe --always --dirty`), or undefined outside a checkout. */
+export function commit(): string | undefined {
+  try {
+    const out = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], {
+      cwd: import.meta.dirname,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    return out.toString().trim() || undefined
+  } catch {
+    return undefined
+  }
+}

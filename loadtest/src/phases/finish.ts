@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TOKEN_PROFILES } from '../../lib/scenarios.js'
-import { machine } from '../machine.ts'
+import { commit, machine } from '../machine.ts'
 import { CLUSTER_ENV, CONNECTIONS, REVOCATION_WINDOW_MS } from '../profiles.ts'
 import { renderHtml, renderMarkdown } from '../report.ts'
 import type { Results } from '../results.ts'
@@ -29,6 +29,8 @@ function settings(ctx: BenchContext): Results['settings'] {
     sessionCacheMaxEntries: Number(CLUSTER_ENV.SESSION_CACHE_MAX_ENTRIES),
     sessionCacheTtlMs: Number(CLUSTER_ENV.SESSION_CACHE_TTL_MS),
     pushedMaxStalenessMs: Number(CLUSTER_ENV.PUSHED_MAX_STALENESS_MS),
+    // How long `jwt` accepts a revoked token: the trade-off chart's point for it.
+    ...(ctx.opts.gateway ? {} : { accessTokenTtlS: Number(CLUSTER_ENV.ACCESS_TOKEN_TTL_S) }),
     backgroundRedisCallsPerS: ctx.backgroundCallsPerS,
     redisMode: ctx.opts.gateway ? 'as the gateway has it' : ctx.redisMode,
   }
@@ -37,8 +39,10 @@ function settings(ctx: BenchContext): Results['settings'] {
 /** results.json, its fields in their documented order; a phase that did not run leaves its default. */
 export function assembleResults(ctx: BenchContext): Results {
   const { results: parts } = ctx
+  const ran = commit()
   return {
     machine: machine(ctx.pinning),
+    ...(ran ? { commit: ran } : {}),
     startedAt: ctx.startedAt,
     finishedAt: new Date().toISOString(),
     profile: ctx.opts.profile,

@@ -139,7 +139,8 @@ function sameWindowSummary(ctx: BenchContext, same: SameWindow | undefined): Pic
 }
 
 function logControls(ctx: BenchContext, cell: Cell, measured: Repetitions, same: SameWindow | undefined) {
-  const at = `  replicas=${cell.replicas} ${cell.tp}`
+  // Flush left: the controls are phase lines, shown without --verbose (the windows are indented).
+  const at = `replicas=${cell.replicas} ${cell.tp}`
   ctx.log(
     `${at}: A/A ratio ${measured.aa.rps.median.toFixed(3)} rps, ${measured.aa.replicaCpu.median.toFixed(3)} replica CPU (noise floor ±${(100 * measured.noiseFloor.replicaCpu).toFixed(1)} %)`,
   )
