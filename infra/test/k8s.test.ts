@@ -409,10 +409,10 @@ test('the local overlay gives each service the variables and development values 
   skip,
 }, () => {
   // Where Kubernetes differs on purpose: the key-encryption key is a mounted Secret file, compose's
-  // empty JWT_PRIVATE_KEY is left unset, the gateway's address is not fixed (TRUST_PROXY) and
-  // port-forward speaks plain HTTP (COOKIE_SECURE).
+  // empty JWT_PRIVATE_KEY and KEY_ENCRYPTION_KEY_PREVIOUS are left unset, the gateway's address is
+  // not fixed (TRUST_PROXY) and port-forward speaks plain HTTP (COOKIE_SECURE).
   const renamed: Record<string, string> = { KEY_ENCRYPTION_KEY: 'KEY_ENCRYPTION_KEY_FILE' }
-  const unset = new Set(['JWT_PRIVATE_KEY'])
+  const unset = new Set(['JWT_PRIVATE_KEY', 'KEY_ENCRYPTION_KEY_PREVIOUS'])
   const ownValue = new Set(['TRUST_PROXY', 'COOKIE_SECURE', 'KEY_ENCRYPTION_KEY_FILE'])
   for (const service of SERVICES) {
     const compose = composeEnvironment(service)
@@ -438,6 +438,51 @@ test('the local overlay gives each service the variables and development values 
     Buffer.from(secret.data!.KEY_ENCRYPTION_KEY!, 'base64').toString(),
     composeEnvironment('auth').get('KEY_ENCRYPTION_KEY'),
   )
+})
+
+test("auth's pod migrates first, in an init container running compose's migrate command with compose's variables; only it gets the schema owner's URL", {
+  skip,
+}, async () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<
+      string,
+      { image: string; command?: string[]; depends_on?: Record<string, { condition: string }> }
+    >
+  }
+  assert.deepEqual(compose.services.auth!.depends_on?.migrate, {
+    condition: 'service_completed_successfully',
+  })
+  assert.equal(compose.services.migrate!.image, compose.services.auth!.image, 'the auth image')
+  assert.ok(!composeEnvironment('auth').has('DATABASE_MIGRATION_URL'), "compose's auth lacks it")
+  const migrateSchema = (await import(new URL('../../services/auth/src/config.ts', import.meta.url).href))
+    .MigrateConfigSchema as { properties: Record<string, unknown> }
+  for (const [name, rendered] of [
+    ['base', base],
+    ['overlays/local', local],
+  ] as const) {
+    const { pod } = workload(rendered.objects, 'auth')
+    assert.deepEqual(
+      (pod.initContainers ?? []).map((c) => c.name),
+      ['migrate'],
+      `${name}: one init container`,
+    )
+    const [migrate] = pod.initContainers!
+    const [auth] = pod.containers
+    assert.equal(migrate!.image, auth!.image)
+    assert.deepEqual(migrate!.command, compose.services.migrate!.command)
+    const env = environment(rendered.objects, migrate!)
+    assert.deepEqual([...env.keys()].sort(), ['DATABASE_MIGRATION_URL', 'DATABASE_URL'])
+    for (const key of env.keys()) assert.ok(key in migrateSchema.properties, `${key} is read by migrate`)
+    assert.ok(
+      !environment(rendered.objects, auth!).has('DATABASE_MIGRATION_URL'),
+      `${name}: the auth container lacks it`,
+    )
+    if (name === 'overlays/local') {
+      const composeMigrate = composeEnvironment('migrate')
+      for (const [key, value] of env) assert.equal(value, composeMigrate.get(key), `${key} as in compose`)
+      assert.equal(env.get('DATABASE_URL'), environment(rendered.objects, auth!).get('DATABASE_URL'))
+    }
+  }
 })
 
 test('the gateway renders the nginx template compose uses and runs its trusted-proxies script, given exactly the variables both read', {

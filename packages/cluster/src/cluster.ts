@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import {
   freePort,
   ManagedProcess,
@@ -67,11 +69,18 @@ export class ServiceProcess {
   readonly service: string
   readonly replica: string
   readonly port: number
-  readonly #env: Record<string, string>
+  readonly #env: Record<string, string | undefined>
   readonly #logFile: string
   #proc: ManagedProcess | undefined
 
-  constructor(service: string, replica: string, port: number, env: Record<string, string>, logDir: string) {
+  /** `env` is laid over this process's own environment; an undefined value removes a variable. */
+  constructor(
+    service: string,
+    replica: string,
+    port: number,
+    env: Record<string, string | undefined>,
+    logDir: string,
+  ) {
     this.service = service
     this.replica = replica
     this.port = port
@@ -311,6 +320,25 @@ function gatewayLimits(
   }
 }
 
+const MIGRATE_COMMAND = join(SERVICES_DIR, 'auth', 'src', 'cli', 'migrate.ts')
+
+/**
+ * auth's one-shot migrate command, as compose's `migrate` service and the auth pod's init container
+ * run it: as the schema owner, migrate and grant DATABASE_URL's role, and exit. Only this process
+ * ever gets DATABASE_MIGRATION_URL.
+ */
+async function migrateDatabase(env: { DATABASE_URL: string; DATABASE_MIGRATION_URL: string }): Promise<void> {
+  try {
+    await promisify(execFile)(process.execPath, [MIGRATE_COMMAND], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    })
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string }
+    throw new Error(`the migrate command failed: ${stderr || stdout || (err as Error).message}`)
+  }
+}
+
 /**
  * Starts Redis (AOF on), Postgres, the auth service, N replicas of each downstream service and
  * nginx in front, all real processes on 127.0.0.1, and resolves once every one is healthy.
@@ -334,17 +362,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(redis, postgres)
     const gatewayPort = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port
     const authPort = await freePort()
-    // Least privilege, as in compose: auth runs as a role with row access only; the owner migrates.
+    // Least privilege, as in compose: auth runs as a role with row access only. The owner's URL goes
+    // to the migrate command alone, run to completion before auth starts; no service gets it.
     const runtime = new URL(postgres.url)
     runtime.username = 'authlab_app'
     runtime.password = randomBytes(18).toString('base64url')
-    const env: Record<string, string> = {
+    const { DATABASE_MIGRATION_URL: ownerUrl = postgres.url, ...env }: Record<string, string> = {
       DATABASE_URL: runtime.href,
-      DATABASE_MIGRATION_URL: postgres.url,
       AUTH_URL: `http://127.0.0.1:${authPort}`,
       LOG_LEVEL: 'warn',
       ...opts.env,
     }
+    progress('migrating the database')
+    await migrateDatabase({ DATABASE_URL: env.DATABASE_URL!, DATABASE_MIGRATION_URL: ownerUrl })
     progress('starting auth')
     // Each connects as its own Redis ACL user (infra/redis/users.acl): replicas cannot write.
     const auth = new ServiceProcess(
@@ -358,6 +388,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         // With replicas, auth's default REDIS_WAIT_REPLICAS (1) acknowledges a login or a
         // revocation once one of them has it.
         ...redis.envFor('auth'),
+        // Not even from this process's own environment: auth refuses to hold the owner's URL.
+        DATABASE_MIGRATION_URL: undefined,
       },
       logDir,
     )

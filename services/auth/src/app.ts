@@ -29,7 +29,9 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
     await app.register(metrics, { service: 'auth', replica: config.REPLICA_ID, path: '/auth/metrics' })
     await app.register(authMetrics)
     await app.register(stores, { config })
-    await app.register(migrations, { config })
+    // auth does not migrate (the migrate command does, as the schema owner): it refuses to start
+    // on a schema that lacks one of its migrations.
+    await app.register(migrations)
     await app.register(http)
     // Development aid: the OpenAPI document, browsable. Off in production unless API_DOCS=true.
     if (config.API_DOCS) await app.register(swaggerUi, { routePrefix: '/auth/docs' })

@@ -1,11 +1,22 @@
 import { ConfigInvalidError, JwtEnv, loadConfig, PostgresEnv, RedisEnv, ServerEnv } from '@authlab/config'
 import { DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
 import { type Static, Type } from 'typebox'
+import { loadKeks } from './plugins/app/key-seal.ts'
+
+// Read by the migrate command only (src/cli/migrate.ts); the auth server refuses to start with it.
+const DATABASE_MIGRATION_URL = Type.Optional(
+  Type.String({
+    minLength: 1,
+    description:
+      "`postgres://` URL of the schema owner, read only by the one-shot migrate command (`pnpm --filter @authlab/auth migrate`, which docker-compose.yml, the Kubernetes init container and the native runner run before auth): it applies the migrations, grants DATABASE_URL's role row access, and exits. The auth server refuses to start with it set, so the owner's password never sits in the running process; it checks that the schema has every migration instead. Unset: the migrate command migrates as DATABASE_URL's role, which then owns the schema, fit for development only.",
+  }),
+)
 
 export const AuthConfigSchema = Type.Object({
   ...ServerEnv,
   ...RedisEnv,
   ...PostgresEnv,
+  DATABASE_MIGRATION_URL,
   ...JwtEnv,
   PORT: Type.Integer({
     minimum: 0,
@@ -77,11 +88,17 @@ export const AuthConfigSchema = Type.Object({
     description:
       'A rotated-in signing key is published in the JWKS this many seconds before it signs, so verifiers already have it when its first token arrives.',
   }),
+  NODE_ENV: Type.String({
+    minLength: 1,
+    default: 'development',
+    description:
+      "`production` (the images set it) refuses to start with a development key-encryption key, the built-in one or compose's `dev-only-…` default, naming KEY_ENCRYPTION_KEY and KEY_ENCRYPTION_KEY_FILE; any other value is development, where they are used with a warning. docker-compose.yml and the local Kubernetes overlay set `development` for their development defaults.",
+  }),
   KEY_ENCRYPTION_KEY: Type.Optional(
     Type.String({
       minLength: 1,
       description:
-        'The key-encryption key sealing the private signing keys in Postgres (AES-256-GCM): 32 bytes, base64. Unset, and no KEY_ENCRYPTION_KEY_FILE: a built-in development key, which NODE_ENV=production refuses.',
+        "The key-encryption key sealing the private signing keys in Postgres (AES-256-GCM): 32 bytes, base64. Unset, and no KEY_ENCRYPTION_KEY_FILE: a built-in development key. NODE_ENV=production refuses that one and compose's `dev-only-…` default.",
     }),
   ),
   KEY_ENCRYPTION_KEY_FILE: Type.Optional(
@@ -89,6 +106,20 @@ export const AuthConfigSchema = Type.Object({
       minLength: 1,
       description:
         'A file holding KEY_ENCRYPTION_KEY (a compose or Kubernetes secret); when set, it is used instead of KEY_ENCRYPTION_KEY.',
+    }),
+  ),
+  KEY_ENCRYPTION_KEY_PREVIOUS: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Rotating the key-encryption key: the one KEY_ENCRYPTION_KEY replaces (32 bytes, base64; a development key is allowed here). At start, auth re-seals every signing key still sealed under it under KEY_ENCRYPTION_KEY, in one transaction; once every replica has started so, remove it. A key that opens under neither stops auth at start.',
+    }),
+  ),
+  KEY_ENCRYPTION_KEY_PREVIOUS_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'A file holding KEY_ENCRYPTION_KEY_PREVIOUS (a compose or Kubernetes secret); when set, it is used instead of KEY_ENCRYPTION_KEY_PREVIOUS.',
     }),
   ),
   KEY_ROTATION_INTERVAL_S: Type.Integer({
@@ -188,6 +219,14 @@ export type AuthConfig = Static<typeof AuthConfigSchema>
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const config = loadConfig(AuthConfigSchema, env)
+  if (config.DATABASE_MIGRATION_URL !== undefined) {
+    throw new ConfigInvalidError(
+      "DATABASE_MIGRATION_URL is set: only the migrate command reads it (pnpm --filter @authlab/auth migrate, run before auth). Remove it from auth's environment: the schema owner's password must not sit in the running service",
+    )
+  }
+  // The key-encryption keys, read and checked now (NODE_ENV=production refuses a development
+  // one) rather than after the stores are connected.
+  loadKeks(config)
   if (config.ACCESS_TOKEN_TTL_S > config.JWT_MAX_AGE_S) {
     throw new ConfigInvalidError(
       `ACCESS_TOKEN_TTL_S (${config.ACCESS_TOKEN_TTL_S}) exceeds JWT_MAX_AGE_S (${config.JWT_MAX_AGE_S}): verifiers would refuse live tokens`,
@@ -208,4 +247,18 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
   }
   config.REDIS_WAIT_REPLICAS ??= config.REDIS_MODE === 'standalone' ? 0 : 1
   return config
+}
+
+/** What the migrate command reads: the schema owner, the runtime role to grant, the timeouts. */
+export const MigrateConfigSchema = Type.Object({
+  DATABASE_URL: PostgresEnv.DATABASE_URL,
+  DATABASE_MIGRATION_URL,
+  PG_CONNECT_TIMEOUT_MS: PostgresEnv.PG_CONNECT_TIMEOUT_MS,
+  PG_STATEMENT_TIMEOUT_MS: PostgresEnv.PG_STATEMENT_TIMEOUT_MS,
+})
+
+export type MigrateConfig = Static<typeof MigrateConfigSchema>
+
+export function loadMigrateConfig(env: NodeJS.ProcessEnv = process.env): MigrateConfig {
+  return loadConfig(MigrateConfigSchema, env)
 }

@@ -3,7 +3,8 @@ import { basicAuthorization, DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@authlab/servers'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.ts'
-import { type AuthConfig, loadAuthConfig } from '../src/config.ts'
+import { type AuthConfig, loadAuthConfig, loadMigrateConfig } from '../src/config.ts'
+import { migrateDatabase } from '../src/plugins/app/migrations.ts'
 
 export interface Stores {
   redis: RedisServer
@@ -55,13 +56,26 @@ export function testConfig(stores: Stores, env: NodeJS.ProcessEnv = {}): AuthCon
   })
 }
 
-/** An auth app on the given stores, ready, and closed when the test ends. */
+/**
+ * An auth app on the given stores, ready, and closed when the test ends. As compose and the native
+ * runner do, the migrate command's work comes first (as the owner when `env` names
+ * DATABASE_MIGRATION_URL, which then goes to the migration only: auth refuses to hold it).
+ */
 export async function build(
   t: TestContext,
   stores: Stores,
   env: NodeJS.ProcessEnv = {},
 ): Promise<FastifyInstance> {
-  const app = await buildApp(testConfig(stores, env))
+  const { DATABASE_MIGRATION_URL, ...authEnv } = env
+  const config = testConfig(stores, authEnv)
+  await migrateDatabase(
+    loadMigrateConfig({
+      DATABASE_URL: config.DATABASE_URL,
+      PG_CONNECT_TIMEOUT_MS: String(config.PG_CONNECT_TIMEOUT_MS),
+      ...(DATABASE_MIGRATION_URL ? { DATABASE_MIGRATION_URL } : {}),
+    }),
+  )
+  const app = await buildApp(config)
   t.after(() => app.close())
   await app.ready()
   return app

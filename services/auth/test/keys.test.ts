@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { createSigner } from 'fast-jwt'
 import pg from 'pg'
-import { loadKek } from '../src/plugins/app/key-seal.ts'
-import { generatePrivateKeyPem, publicJwkOf } from '../src/plugins/app/keys.ts'
+import { loadAuthConfig } from '../src/config.ts'
+import { loadKek, loadKeks, unsealPrivateKey } from '../src/plugins/app/key-seal.ts'
+import { generatePrivateKeyPem, insertKey, publicJwkOf } from '../src/plugins/app/keys.ts'
 import { MIGRATIONS_DIR, migrate } from '../src/plugins/app/migrations.ts'
 import { rotateSigningKey } from '../src/rotate.ts'
 import {
@@ -172,12 +176,144 @@ test('another key-encryption key cannot open the keys: auth refuses to start, na
   assert.ok(again.keys.currentKid)
 })
 
-test('NODE_ENV=production without a key-encryption key is refused; a short one is refused anywhere', () => {
-  assert.throws(() => loadKek({}, { NODE_ENV: 'production' }), { code: 'AUTHLAB_KEY_ENCRYPTION_KEY' })
-  assert.equal(loadKek({}, {}).development, true)
-  assert.throws(() => loadKek({ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }, {}), /32 bytes/)
-  const composeDefault = 'ZGV2LW9ubHktYXV0aGxhYi1rZWstY2hhbmdlLW1lISE='
-  assert.equal(loadKek({ KEY_ENCRYPTION_KEY: composeDefault }, { NODE_ENV: 'production' }).development, true)
+const composeDefault = 'ZGV2LW9ubHktYXV0aGxhYi1rZWstY2hhbmdlLW1lISE='
+const namesTheVariables = (err: unknown) => {
+  const { code, message } = err as { code: string; message: string }
+  assert.equal(code, 'AUTHLAB_CONFIG_INVALID')
+  assert.match(message, /NODE_ENV=production/)
+  assert.match(message, /KEY_ENCRYPTION_KEY or KEY_ENCRYPTION_KEY_FILE/)
+  return true
+}
+
+test("NODE_ENV=production refuses a development key-encryption key (built-in, compose's, or in a file), naming the variables; development uses it; a short one is refused anywhere", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'authlab-kek-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'kek')
+  await writeFile(file, `${composeDefault}\n`)
+  for (const kek of [{}, { KEY_ENCRYPTION_KEY: composeDefault }, { KEY_ENCRYPTION_KEY_FILE: file }]) {
+    assert.throws(() => loadKek({ ...kek, NODE_ENV: 'production' }), namesTheVariables)
+    // At configuration time, before auth connects to anything.
+    assert.throws(() => loadAuthConfig({ ...kek, NODE_ENV: 'production' }), namesTheVariables)
+    assert.equal(loadKek(kek).development, true, 'development keeps its convenience')
+    assert.equal(loadKek({ ...kek, NODE_ENV: 'development' }).development, true)
+    loadAuthConfig(kek)
+  }
+  const own = Buffer.alloc(32, 7).toString('base64')
+  assert.equal(loadAuthConfig({ NODE_ENV: 'production', KEY_ENCRYPTION_KEY: own }).NODE_ENV, 'production')
+  // Leaving the development key is what KEY_ENCRYPTION_KEY_PREVIOUS is for, in production too.
+  const keks = loadKeks({
+    NODE_ENV: 'production',
+    KEY_ENCRYPTION_KEY: own,
+    KEY_ENCRYPTION_KEY_PREVIOUS: composeDefault,
+  })
+  assert.equal(keks.current.development, false)
+  assert.equal(keks.previous?.development, true)
+  assert.throws(() => loadKek({ KEY_ENCRYPTION_KEY: 'c2hvcnQ=' }), /32 bytes/)
+  assert.throws(
+    () => loadKeks({ KEY_ENCRYPTION_KEY: own, KEY_ENCRYPTION_KEY_PREVIOUS: 'c2hvcnQ=' }),
+    /PREVIOUS.*32 bytes/,
+  )
+})
+
+test('the auth process started with NODE_ENV=production and no key-encryption key of its own exits 1, naming the variables', () => {
+  const server = new URL('../src/server.ts', import.meta.url).pathname
+  for (const kek of [{}, { KEY_ENCRYPTION_KEY: composeDefault }]) {
+    const { status, stderr } = spawnSync(process.execPath, [server], {
+      // Nothing listens at these addresses: the refusal comes before any connection.
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://authlab_app:x@127.0.0.1:1/authlab',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        PORT: '0',
+        ...kek,
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    assert.equal(status, 1, stderr)
+    assert.match(
+      stderr,
+      /auth did not start: AUTHLAB_CONFIG_INVALID: .*KEY_ENCRYPTION_KEY or KEY_ENCRYPTION_KEY_FILE/,
+    )
+  }
+})
+
+test('KEK rotation: started with the previous KEK as KEY_ENCRYPTION_KEY_PREVIOUS, auth re-seals every key under the current one; then the previous is no longer needed', async (t) => {
+  const s = await startStores()
+  t.after(() => stopStores(s))
+  const kek = (n: number) => Buffer.alloc(32, n).toString('base64')
+  const [A, B] = [kek(1), kek(2)]
+  const rotating = { KEY_ENCRYPTION_KEY: B, KEY_ENCRYPTION_KEY_PREVIOUS: A }
+  const admin = new pg.Pool({ connectionString: s.postgres.url, max: 1 })
+  admin.on('error', () => {})
+  t.after(() => admin.end())
+  const rows = async () =>
+    (
+      await admin.query<{ kid: string; private_sealed: string }>(
+        'SELECT kid, private_sealed FROM signing_keys',
+      )
+    ).rows
+  const opensWith = async (key: string) => {
+    const all = await rows()
+    return all.every((row) => {
+      try {
+        unsealPrivateKey(loadKek({ KEY_ENCRYPTION_KEY: key }), row.kid, row.private_sealed)
+        return true
+      } catch {
+        return false
+      }
+    })
+  }
+
+  // Keys sealed under A: the signing one, and a pending one from a rotation.
+  const underA = await build(t, s, { KEY_ENCRYPTION_KEY: A })
+  const { login } = await registerAndLogin(underA)
+  const signingKid = underA.keys.currentKid
+  await rotateSigningKey(underA.pg, testConfig(s, { KEY_ENCRYPTION_KEY: A }), 3600)
+  await underA.close()
+  assert.equal((await rows()).length, 2)
+  assert.ok(await opensWith(A))
+
+  // Two replicas start at once with current=B, previous=A: one re-seals, the other finds it done.
+  const [one, two] = await Promise.all([build(t, s, rotating), build(t, s, rotating)])
+  assert.ok(await opensWith(B), 'every key is sealed under B now')
+  assert.ok(!(await opensWith(A)))
+  assert.equal(one.keys.currentKid, signingKid, 'the same key signs')
+  assert.equal((await introspect(two, login.accessToken)).json().active, true, 'a token from before verifies')
+  const fresh = await registerAndLogin(two)
+  assert.equal(headerOf(fresh.login.accessToken).kid, signingKid)
+  assert.equal((await introspect(one, fresh.login.accessToken)).json().active, true)
+  // During the rollout a replica still on A adds a key sealed under A: the new ones load it too,
+  // and their next start re-seals it.
+  const lateKid = await insertKey(
+    admin,
+    loadKek({ KEY_ENCRYPTION_KEY: A }),
+    generatePrivateKeyPem('EdDSA'),
+    'EdDSA',
+    new Date(),
+  )
+  await one.keys.reload()
+  assert.equal(one.keys.currentKid, lateKid)
+  await Promise.all([one.close(), two.close()])
+  await (await build(t, s, rotating)).close()
+  assert.ok(await opensWith(B))
+
+  // The previous KEK is no longer needed: B alone works, A alone no longer opens the keys.
+  const onlyB = await build(t, s, { KEY_ENCRYPTION_KEY: B })
+  assert.equal(onlyB.keys.currentKid, lateKid)
+  assert.equal((await introspect(onlyB, login.accessToken)).json().active, true)
+  const again = await registerAndLogin(onlyB)
+  assert.equal((await introspect(onlyB, again.login.accessToken)).json().active, true)
+  await onlyB.close()
+  await assert.rejects(build(t, s, { KEY_ENCRYPTION_KEY: A }), { code: 'AUTHLAB_KEY_ENCRYPTION_KEY' })
+
+  // A key that opens under neither KEK stops the start, naming both, and nothing is re-sealed.
+  await assert.rejects(build(t, s, { KEY_ENCRYPTION_KEY: kek(3), KEY_ENCRYPTION_KEY_PREVIOUS: A }), {
+    code: 'AUTHLAB_KEY_ENCRYPTION_KEY',
+    message: /opens under neither KEY_ENCRYPTION_KEY nor KEY_ENCRYPTION_KEY_PREVIOUS/,
+  })
+  assert.ok(await opensWith(B))
 })
 
 test('scheduled rotation adds the next key on time, published before it signs; retired keys are deleted', async (t) => {

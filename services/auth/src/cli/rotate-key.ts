@@ -1,6 +1,6 @@
 import { createPool } from '@authlab/clients'
 import { loadAuthConfig } from '../config.ts'
-import { migrate } from '../plugins/app/migrations.ts'
+import { assertSchemaCurrent } from '../plugins/app/migrations.ts'
 import { rotateSigningKey } from '../rotate.ts'
 
 // Usage: pnpm --filter @authlab/auth rotate-key [publishDelaySeconds]
@@ -12,7 +12,8 @@ const pool = createPool({
   statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
 })
 try {
-  await migrate(pool)
+  // As auth, it runs as DATABASE_URL's role and does not migrate: the migrate command does.
+  await assertSchemaCurrent(pool)
   const delay = process.argv[2] === undefined ? undefined : Number(process.argv[2])
   const { kid, activatesAt } = await rotateSigningKey(pool, config, delay)
   console.log(`new signing key ${kid}: in the JWKS now, signs from ${activatesAt.toISOString()}`)

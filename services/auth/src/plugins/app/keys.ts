@@ -13,7 +13,7 @@ import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
 import { NoSigningKeyError } from '../../errors.ts'
-import { type Kek, loadKek, sealPrivateKey, unsealPrivateKey } from './key-seal.ts'
+import { type Kek, type Keks, loadKeks, sealPrivateKey, unsealWithAny } from './key-seal.ts'
 
 export type Algorithm = AuthConfig['JWT_ALGORITHM']
 
@@ -104,6 +104,33 @@ export async function sealPlaintextKeys(pool: pg.Pool, kek: Kek): Promise<number
   return rows.length
 }
 
+/**
+ * KEK rotation: every key still sealed under the previous KEK is opened with it and sealed again
+ * under the current one, in one transaction holding the rows' locks, so replicas starting together
+ * do not race: the second waits, then finds every key under the current KEK already. A key that
+ * opens under neither fails the whole step (nothing is re-sealed) and auth does not start. Once
+ * every replica has started with the current KEK, the previous one is no longer needed.
+ */
+export async function resealUnderCurrentKek(pool: pg.Pool, keks: Keks): Promise<string[]> {
+  if (!keks.previous) return []
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ kid: string; private_sealed: string }>(
+      `SELECT kid, private_sealed FROM signing_keys WHERE private_sealed IS NOT NULL ORDER BY kid FOR UPDATE`,
+    )
+    const resealed: string[] = []
+    for (const row of rows) {
+      const { privatePem, kek } = unsealWithAny(keks, row.kid, row.private_sealed)
+      if (kek === keks.current) continue
+      await client.query('UPDATE signing_keys SET private_sealed = $2 WHERE kid = $1', [
+        row.kid,
+        sealPrivateKey(keks.current, row.kid, privatePem),
+      ])
+      resealed.push(row.kid)
+    }
+    return resealed
+  })
+}
+
 // Any constant; the same for every auth replica, so only one of them rotates at a time.
 const ROTATION_LOCK = 0x6b657973
 
@@ -148,13 +175,17 @@ export class KeyRing {
   #current: LoadedKey | undefined
   #jwks: PublicJwk[] = []
   readonly #pool: pg.Pool
-  readonly #kek: Kek
+  readonly #keks: Keks
   readonly #opts: KeyOptions
   readonly #decode = createDecoder({ complete: true })
 
-  constructor(pool: pg.Pool, kek: Kek, opts: KeyOptions) {
+  /**
+   * Keys open with the current KEK or, during a KEK rotation, the previous one (a key another
+   * replica, still on the previous KEK, added since this one re-sealed the set at start).
+   */
+  constructor(pool: pg.Pool, keks: Keks, opts: KeyOptions) {
     this.#pool = pool
-    this.#kek = kek
+    this.#keks = keks
     this.#opts = opts
   }
 
@@ -196,7 +227,7 @@ export class KeyRing {
 
   #compile(row: KeyRow): LoadedKey {
     const { issuer, audience, accessTtlS, clockToleranceMs, maxAgeMs } = this.#opts
-    const privatePem = unsealPrivateKey(this.#kek, row.kid, row.private_sealed)
+    const { privatePem } = unsealWithAny(this.#keks, row.kid, row.private_sealed)
     const publicPem = createPublicKey(createPrivateKey(privatePem)).export({
       type: 'spki',
       format: 'pem',
@@ -261,7 +292,9 @@ declare module 'fastify' {
 
 async function keysPlugin(fastify: FastifyInstance, opts: { config: AuthConfig }) {
   const { config } = opts
-  const kek = loadKek(config)
+  // NODE_ENV=production refuses a development KEK (loadKek); elsewhere it is used, and said so.
+  const keks = loadKeks(config)
+  const kek = keks.current
   if (kek.development) {
     fastify.log.warn(
       'signing keys are sealed with the development key-encryption key: set KEY_ENCRYPTION_KEY',
@@ -269,7 +302,14 @@ async function keysPlugin(fastify: FastifyInstance, opts: { config: AuthConfig }
   }
   const sealed = await sealPlaintextKeys(fastify.pg, kek)
   if (sealed > 0) fastify.log.info({ sealed }, 'sealed plaintext signing keys')
-  const ring = new KeyRing(fastify.pg, kek, {
+  const resealed = await resealUnderCurrentKek(fastify.pg, keks)
+  if (resealed.length > 0) {
+    fastify.log.info(
+      { resealed },
+      'signing keys re-sealed under the current key-encryption key: KEY_ENCRYPTION_KEY_PREVIOUS is no longer needed once every replica has started so',
+    )
+  }
+  const ring = new KeyRing(fastify.pg, keks, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     accessTtlS: config.ACCESS_TOKEN_TTL_S,

@@ -2,22 +2,50 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createPool, inTransaction } from '@authlab/clients'
+import createError from '@fastify/error'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
-import type { AuthConfig } from '../../config.ts'
+import type { MigrateConfig } from '../../config.ts'
 
 export const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url).pathname
-// Any constant works; it only has to be the same for every auth replica starting at once.
+// Any constant works; it only has to be the same for every migrate command running at once
+// (the init containers of several auth pods).
 const MIGRATION_LOCK = 0x61757468
 
 /**
+ * Migrating is a step of its own, before auth starts: the migrate command (src/cli/migrate.ts)
+ * connects as the schema owner (DATABASE_MIGRATION_URL), applies the migrations, grants the
+ * runtime role, and exits. auth itself never holds the owner's credentials: it only checks, at
+ * start, that the schema has every migration it was built for, and refuses to start otherwise.
+ */
+export const SchemaNotMigratedError = createError<[string]>('AUTHLAB_SCHEMA_NOT_MIGRATED', '%s', 503)
+
+interface MigrationFile {
+  version: string
+  checksum: string
+  sql: string
+}
+
+/** The versioned SQL files, in order, with their checksums. */
+async function migrationFiles(dir: string): Promise<MigrationFile[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort()
+  return Promise.all(
+    files.map(async (file) => {
+      const sql = await readFile(join(dir, file), 'utf8')
+      const checksum = createHash('sha256').update(sql).digest('hex')
+      return { version: file.replace(/\.sql$/, ''), checksum, sql }
+    }),
+  )
+}
+
+/**
  * Applies the versioned SQL files in order, each once, recorded in schema_migrations with a
- * checksum. One transaction under an advisory lock: replicas starting together do not race, and
+ * checksum. One transaction under an advisory lock: migrations started together do not race, and
  * a failing migration leaves nothing half-applied. An edited, already-applied file is an error.
  */
 export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort()
+  const files = await migrationFiles(dir)
   return inTransaction(pool, async (client) => {
     const applied: string[] = []
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
@@ -27,10 +55,7 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<stri
       'SELECT version, checksum FROM schema_migrations',
     )
     const done = new Map(rows.map((r) => [r.version, r.checksum]))
-    for (const file of files) {
-      const sql = await readFile(join(dir, file), 'utf8')
-      const checksum = createHash('sha256').update(sql).digest('hex')
-      const version = file.replace(/\.sql$/, '')
+    for (const { version, checksum, sql } of files) {
       const previous = done.get(version)
       if (previous !== undefined) {
         if (previous !== checksum) throw new Error(`migration ${version} was changed after it was applied`)
@@ -81,30 +106,68 @@ export async function provisionRuntimeRole(owner: pg.Pool, runtimeUrl: string): 
   })
 }
 
-async function migrationsPlugin(fastify: FastifyInstance, opts: { config: AuthConfig }) {
-  const { config } = opts
-  if (!config.DATABASE_MIGRATION_URL) {
-    // One role for both: fine for a laptop, and said so.
-    const applied = await migrate(fastify.pg)
-    if (applied.length > 0) fastify.log.info({ applied }, 'migrations applied')
-    fastify.log.warn('DATABASE_MIGRATION_URL is unset: auth runs as the role that owns the schema')
-    return
-  }
+/**
+ * The migrate command's work: as the owner (DATABASE_MIGRATION_URL), migrate and grant
+ * DATABASE_URL's role row access. Without DATABASE_MIGRATION_URL, DATABASE_URL's role migrates and
+ * so owns the schema (development only) and no role is granted. Safe to run again: a second run
+ * applies nothing and grants the same.
+ */
+export async function migrateDatabase(
+  config: MigrateConfig,
+  dir = MIGRATIONS_DIR,
+): Promise<{ applied: string[]; role?: string }> {
   const owner = createPool({
-    connectionString: config.DATABASE_MIGRATION_URL,
+    connectionString: config.DATABASE_MIGRATION_URL ?? config.DATABASE_URL,
     max: 1,
     connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
   })
   owner.on('error', () => {})
   try {
-    const applied = await migrate(owner)
-    if (applied.length > 0) fastify.log.info({ applied }, 'migrations applied')
-    const role = await provisionRuntimeRole(owner, config.DATABASE_URL)
-    fastify.log.info({ role }, 'runtime role granted row access only')
+    const applied = await migrate(owner, dir)
+    if (!config.DATABASE_MIGRATION_URL) return { applied }
+    return { applied, role: await provisionRuntimeRole(owner, config.DATABASE_URL) }
   } finally {
     await owner.end()
   }
+}
+
+/**
+ * What auth checks at start instead of migrating: every migration file it carries is recorded in
+ * schema_migrations with the same checksum. Versions the database has beyond them (a newer auth
+ * migrated it, during a rolling update) are fine. Needs only SELECT on schema_migrations.
+ */
+export async function assertSchemaCurrent(db: pg.Pool | pg.PoolClient, dir = MIGRATIONS_DIR): Promise<void> {
+  const expected = await migrationFiles(dir)
+  const { rows: present } = await db.query<{ present: boolean }>(
+    `SELECT to_regclass('schema_migrations') IS NOT NULL AS present`,
+  )
+  const done = new Map<string, string>()
+  if (present[0]?.present) {
+    const { rows } = await db.query<{ version: string; checksum: string }>(
+      'SELECT version, checksum FROM schema_migrations',
+    )
+    for (const row of rows) done.set(row.version, row.checksum)
+  }
+  const missing = expected.filter((m) => !done.has(m.version)).map((m) => m.version)
+  const changed = expected
+    .filter((m) => done.has(m.version) && done.get(m.version) !== m.checksum)
+    .map((m) => m.version)
+  if (missing.length > 0) {
+    throw new SchemaNotMigratedError(
+      `the database schema lacks migration${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: auth does not migrate; run the migrate command first (pnpm --filter @authlab/auth migrate, i.e. node services/auth/src/cli/migrate.ts, with DATABASE_MIGRATION_URL the schema owner)`,
+    )
+  }
+  if (changed.length > 0) {
+    throw new SchemaNotMigratedError(
+      `the database recorded migration${changed.length > 1 ? 's' : ''} ${changed.join(', ')} with another checksum than this auth's files: the schema is not the one this auth was built for`,
+    )
+  }
+}
+
+/** At start: the schema must be current (the migrate command ran), or auth does not start. */
+async function migrationsPlugin(fastify: FastifyInstance) {
+  await assertSchemaCurrent(fastify.pg)
 }
 
 export default fp(migrationsPlugin, {
