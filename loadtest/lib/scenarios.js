@@ -2,7 +2,7 @@
 // the path each is served on, which credential it takes, and what a valid or a revoked credential
 // must get. Plain JavaScript with no imports, so k6 and Node both load it as it is.
 
-/** Every verification mode of spec §3, in report order (the `none` baseline first). */
+/** Every verification mode, in report order (the `none` baseline first). */
 export const MODES = /** @type {const} */ ([
   'none',
   'jwt',

@@ -279,7 +279,7 @@ export const Results = Type.Object(
   {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://authlab.dev/results.schema.json',
-    title: 'authlab bench results (spec §4)',
+    title: 'authlab bench results',
   },
 )
 export type Results = Static<typeof Results>

@@ -15,7 +15,7 @@ export const MODES = [
 export type Mode = (typeof MODES)[number]
 
 /**
- * Access-token claims (spec §2). On the wire the login id is the `sid` claim (OpenID Connect's
+ * Access-token claims. On the wire the login id is the `sid` claim (OpenID Connect's
  * name); in code it is a `loginId`, never to be confused with the secret `sid` session cookie.
  */
 export interface AccessClaims {

@@ -7,7 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { DownstreamConfig } from './config.ts'
 import { createMetrics } from './metrics.ts'
 
-/** A downstream service (orders, profile, …): every mode of spec §3 on every replica. */
+/** A downstream service (orders, profile, …): every verification mode on every replica. */
 export async function buildDownstreamApp(
   service: string,
   config: DownstreamConfig,
