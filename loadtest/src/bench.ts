@@ -134,9 +134,7 @@ async function main(): Promise<void> {
   })
   console.log(`\n${decisionSummary(results)}\n`)
   console.log(`results: ${join(dir, 'results.json')}`)
-  console.log(
-    `report:  ${join(dir, 'report.html')} (and report.md; every table, with --verbose every window)`,
-  )
+  console.log(`report:  ${join(dir, 'report.html')} (and report.md)`)
   if (flags.publish) console.log(`published: ${await publishResults(results)} and README.md's decision table`)
 }
 

@@ -9,7 +9,11 @@ const REDIS_DOWN = 'redis-stopped'
 function revocationCell(r: Results, mode: string, bound: string): string {
   const v = r.revocation[mode]
   if (!v) return bound
-  if (v.censored) return `${bound}: accepted for the whole ${f0(v.windowMsMax / 1000)} s probe`
+  if (v.censored) {
+    const ttl = Number(r.settings.accessTokenTtlS)
+    const lifetime = Number.isFinite(ttl) ? ` (tokens lived ${f0(ttl)} s in this run)` : ''
+    return `${bound}${lifetime}: accepted throughout the ${f0(v.windowMsMax / 1000)} s probe`
+  }
   return `${bound}: p99 ${f0(v.windowMsP99)} ms, max ${f0(v.windowMsMax)} ms (${v.trials} trials, ${v.replicasSeen} replicas)`
 }
 
