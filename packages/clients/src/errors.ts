@@ -11,3 +11,8 @@ export const RedisNotReplicatedError = createError<[number, number]>(
   'Redis did not reach %d replica(s) within %d ms; the write was not acknowledged',
   503,
 )
+export const RedisUnansweredError = createError<[number]>(
+  'AUTHLAB_REDIS_UNANSWERED',
+  'Redis left a command unanswered for %d ms; the connection was dropped',
+  503,
+)

@@ -1,4 +1,9 @@
-export { ClientOptionsError, RedisNotReplicatedError, StoreUnavailableError } from './errors.ts'
+export {
+  ClientOptionsError,
+  RedisNotReplicatedError,
+  RedisUnansweredError,
+  StoreUnavailableError,
+} from './errors.ts'
 export { createPool, inTransaction, type PostgresClientOptions, postgresClient } from './postgres.ts'
 export {
   commandTimeoutOf,
@@ -17,4 +22,4 @@ export {
   redisTopology,
   writeReplicated,
 } from './redis.ts'
-export { asStoreError, storeUnavailableReason } from './unavailable.ts'
+export { asStoreError, type Store, storeUnavailableReason } from './unavailable.ts'

@@ -1,8 +1,10 @@
 import calculateSlot from 'cluster-key-slot'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { type ChainableCommander, Cluster, Command, Redis, type RedisOptions } from 'ioredis'
+import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis'
 import { ClientOptionsError, RedisNotReplicatedError } from './errors.ts'
+import { hangTimeoutOf, watchForHangs } from './hang-watchdog.ts'
+import { markUnanswered } from './redis-origin.ts'
 
 /** Where the shared state lives: one server, a Sentinel-managed primary, or a Redis Cluster. */
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster'
@@ -112,102 +114,48 @@ export function createRedis(opts: RedisClientOptions, extra: RedisOptions = {}):
     const seeds = opts.clusterNodes?.length
       ? opts.clusterNodes
       : [{ host: url.hostname, port: Number(url.port || 6379) }]
-    return new Cluster(seeds, {
-      // A cluster node's connection is not reconnected by itself when dropped (the cluster finds
-      // its nodes again), so the hang watchdog does not apply; ioredis' per-command timer does.
-      redisOptions: { ...common, commandTimeout: opts.commandTimeoutMs },
-      enableOfflineQueue: false,
-      enableAutoPipelining: opts.autoPipelining ?? true,
-      // Reads from primaries only: a replica may lag, and a lagging deny entry is a revoked token accepted.
-      scaleReads: 'master',
-      clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
-      // A failover shows up within a second even on a node that is not asked anything.
-      slotsRefreshInterval: 1000,
-      slotsRefreshTimeout: Math.max(opts.commandTimeoutMs, 1000),
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-    })
+    return markUnanswered(
+      new Cluster(seeds, {
+        // A cluster node's connection is not reconnected by itself when dropped (the cluster finds
+        // its nodes again), so the hang watchdog does not apply; ioredis' per-command timer does.
+        redisOptions: { ...common, commandTimeout: opts.commandTimeoutMs },
+        enableOfflineQueue: false,
+        enableAutoPipelining: opts.autoPipelining ?? true,
+        // Reads from primaries only: a replica may lag, and a lagging deny entry is a revoked token accepted.
+        scaleReads: 'master',
+        clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+        // A failover shows up within a second even on a node that is not asked anything.
+        slotsRefreshInterval: 1000,
+        slotsRefreshTimeout: Math.max(opts.commandTimeoutMs, 1000),
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+      }),
+    )
   }
   if (mode === 'sentinel') {
     if (!opts.sentinels?.length) throw new ClientOptionsError('REDIS_SENTINELS is required in sentinel mode')
     if (!opts.sentinelName) throw new ClientOptionsError('REDIS_SENTINEL_NAME is required in sentinel mode')
     return watchForHangs(
-      new Redis({
-        ...common,
-        sentinels: opts.sentinels,
-        name: opts.sentinelName,
-        role: 'master',
-        enableAutoPipelining: opts.autoPipelining ?? true,
-        sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
-        // Without it ioredis would reach the primary the sentinels name in plain text, password and all.
-        ...(url.protocol === 'rediss:' ? { enableTLSForSentinelMode: true } : {}),
-        ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
-      }),
+      markUnanswered(
+        new Redis({
+          ...common,
+          sentinels: opts.sentinels,
+          name: opts.sentinelName,
+          role: 'master',
+          enableAutoPipelining: opts.autoPipelining ?? true,
+          sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+          // Without it ioredis would reach the primary the sentinels name in plain text, password and all.
+          ...(url.protocol === 'rediss:' ? { enableTLSForSentinelMode: true } : {}),
+          ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
+        }),
+      ),
       opts.commandTimeoutMs,
     )
   }
   return watchForHangs(
-    new Redis(opts.url, { ...common, enableAutoPipelining: opts.autoPipelining ?? true }),
+    markUnanswered(new Redis(opts.url, { ...common, enableAutoPipelining: opts.autoPipelining ?? true })),
     opts.commandTimeoutMs,
   )
-}
-
-/** The hang timeout each watched connection was created with, for its duplicates. */
-const hangTimeouts = new WeakMap<Redis, number>()
-
-/**
- * Fails closed on a Redis that stops answering, without a timer per command. ioredis'
- * `commandTimeout` arms and clears a timer for every command (and deletes it from the Command
- * afterwards); `node loadtest/src/floor.ts` measured that at 4–5 µs of a replica's CPU per
- * request, 0.04–0.07× of a `none` request. Here one interval per connection, every tenth of the
- * timeout, notes the newest command waiting on it. Redis answers a connection's commands in order,
- * so a noted command that is still unanswered `timeoutMs` later means every command queued before
- * the note has waited at least that long: the socket is then destroyed (not ended: a hung server
- * never sends the FIN a graceful close waits for, and ioredis would wait `disconnectTimeout`, 2 s,
- * before destroying it), every command waiting on it fails with "Reached the max retries per
- * request limit" (maxRetriesPerRequest 0), 503 as a timeout was, and ioredis reconnects by its
- * retry strategy. So no command waits much more than `timeoutMs` (at most 1.2 × `timeoutMs`: up to
- * one interval before it is noted, one after it is due), however busy the queue, as with
- * `commandTimeout`. While the server stays hung the reconnect cannot become ready and commands
- * fail at once (no offline queue).
- */
-function watchForHangs(client: Redis, timeoutMs: number): Redis {
-  hangTimeouts.set(client, timeoutMs)
-  // Oldest first; an entry is answered once its command's promise settles (a reply or an error
-  // reply; ioredis' `isResolved` stays false for the latter).
-  const noted: { command: Command; at: number; answered: boolean }[] = []
-  let confirming = false
-  const timer = setInterval(
-    () => {
-      const now = performance.now()
-      const newest = client.commandQueue.peekBack()?.command
-      // Every command ioredis sends is a Command (the queue's type is wider).
-      if (newest instanceof Command && newest !== noted.at(-1)?.command) {
-        const entry = { command: newest, at: now, answered: false }
-        const settle = () => {
-          entry.answered = true
-        }
-        newest.promise.then(settle, settle)
-        noted.push(entry)
-      }
-      while (noted[0]?.answered) noted.shift()
-      const due = noted[0]
-      if (!due || now - due.at < timeoutMs || confirming) return
-      // Timers run before sockets are read: after an event-loop stall of `timeoutMs` the answer
-      // may be in the socket, unread. Look again once pending input has been parsed.
-      confirming = true
-      setImmediate(() => {
-        confirming = false
-        if (due.answered) return
-        noted.length = 0
-        client.stream?.destroy()
-      })
-    },
-    Math.max(5, Math.floor(timeoutMs / 10)),
-  )
-  timer.unref()
-  client.once('end', () => clearInterval(timer))
-  return client
 }
 
 /**
@@ -217,7 +165,7 @@ function watchForHangs(client: Redis, timeoutMs: number): Redis {
 export function commandTimeoutOf(client: RedisClient): number | undefined {
   return client instanceof Cluster
     ? client.options.redisOptions?.commandTimeout
-    : (hangTimeouts.get(client) ?? client.options.commandTimeout)
+    : (hangTimeoutOf(client) ?? client.options.commandTimeout)
 }
 
 /** The connection that serves `key`: the client itself, or on a cluster the primary owning its slot. */
@@ -266,9 +214,10 @@ export async function writeReplicated(
 
 /** Another connection (or, on a cluster, set of connections) with the same settings. */
 export function duplicateRedis(client: RedisClient): RedisClient {
-  if (client instanceof Cluster) return client.duplicate()
-  const timeoutMs = hangTimeouts.get(client)
-  return timeoutMs === undefined ? client.duplicate() : watchForHangs(client.duplicate(), timeoutMs)
+  if (client instanceof Cluster) return markUnanswered(client.duplicate())
+  const timeoutMs = hangTimeoutOf(client)
+  const copy = markUnanswered(client.duplicate())
+  return timeoutMs === undefined ? copy : watchForHangs(copy, timeoutMs)
 }
 
 /** Resolves once the client is connected (commands fail fast before that: no offline queue). */
