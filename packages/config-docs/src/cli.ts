@@ -1,8 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, relative } from 'node:path'
-import { PAGE_PATH, renderConfigurationPage } from './page.ts'
+import { ENV_EXAMPLE_PATH, PAGE_PATH, renderConfigurationPage, renderEnvExample } from './page.ts'
 
 // Usage: pnpm docs:config
-mkdirSync(dirname(PAGE_PATH), { recursive: true })
-writeFileSync(PAGE_PATH, renderConfigurationPage())
-console.log(`wrote ${relative(process.cwd(), PAGE_PATH)}`)
+for (const [path, render] of [
+  [PAGE_PATH, renderConfigurationPage],
+  [ENV_EXAMPLE_PATH, renderEnvExample],
+] as const) {
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, render())
+  console.log(`wrote ${relative(process.cwd(), path)}`)
+}

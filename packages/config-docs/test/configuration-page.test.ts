@@ -4,8 +4,10 @@ import { test } from 'node:test'
 import { DocumentedDefault } from '@authlab/config'
 import {
   configVariables,
+  ENV_EXAMPLE_PATH,
   PAGE_PATH,
   renderConfigurationPage,
+  renderEnvExample,
   SERVICE_SCHEMAS,
   type ServiceSchema,
 } from '../src/page.ts'
@@ -25,18 +27,23 @@ function row(page: string, name: string): string[] {
   return rows[0]!.split(' | ').map((cell) => cell.replace(/^\| | \|$/g, ''))
 }
 
-test('docs/configuration.md is what the config schemas generate', () => {
-  const expected = renderConfigurationPage()
-  let actual = ''
-  try {
-    actual = readFileSync(PAGE_PATH, 'utf8')
-  } catch {}
-  if (actual !== expected) {
-    assert.fail(
-      `docs/configuration.md is not what the config schemas generate (${firstDifference(actual, expected)}): run \`pnpm docs:config\``,
-    )
-  }
-})
+for (const [file, path, render] of [
+  ['docs/configuration.md', PAGE_PATH, renderConfigurationPage],
+  ['.env.example', ENV_EXAMPLE_PATH, renderEnvExample],
+] as const) {
+  test(`${file} is what the config schemas generate`, () => {
+    const expected = render()
+    let actual = ''
+    try {
+      actual = readFileSync(path, 'utf8')
+    } catch {}
+    if (actual !== expected) {
+      assert.fail(
+        `${file} is not what the config schemas generate (${firstDifference(actual, expected)}): run \`pnpm docs:config\``,
+      )
+    }
+  })
+}
 
 test('every configuration variable has a description in its schema', () => {
   const undescribed = SERVICE_SCHEMAS.flatMap(({ services, schema }) =>
@@ -93,4 +100,58 @@ test('a shared variable described differently by two services is refused', () =>
       ]),
     /SHARED is described differently/,
   )
+})
+
+test('.env.example sets every variable once: its default, or empty where there is no one literal default', () => {
+  const lines = renderEnvExample().split('\n')
+  for (const line of lines) {
+    assert.ok(line === '' || line.startsWith('#') || /^[A-Z][A-Z0-9_]*=/.test(line), `a .env line: ${line}`)
+    assert.ok(line.length <= 100 || !line.startsWith('#'), `a short comment: ${line}`)
+  }
+  const values = new Map(
+    lines
+      .filter((line) => /^[A-Z]/.test(line))
+      .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  )
+  const names = configVariables().map((variable) => variable.name)
+  assert.deepEqual([...values.keys()], names, 'every variable, once, in the page order')
+  assert.equal(values.get('HOST'), '127.0.0.1')
+  assert.equal(values.get('LOG_LEVEL'), 'info')
+  assert.equal(values.get('COOKIE_SECURE'), 'false')
+  assert.equal(values.get('TRUST_PROXY'), '127.0.0.1,::1')
+  assert.equal(values.get('REDIS_SENTINELS'), '', 'an empty default')
+  assert.equal(values.get('PORT'), '', 'the services differ: 3000 and 3001')
+  assert.equal(values.get('REPLICA_ID'), '', 'computed on the machine')
+  assert.equal(values.get('JWT_PRIVATE_KEY'), '', 'no default')
+  assert.equal(values.get('DATABASE_MIGRATION_URL'), '', 'no default: auth refuses to start with it set')
+  const blocks = renderEnvExample().split('\n\n')
+  const port = blocks.find((block) => block.endsWith('\nPORT=')) ?? ''
+  assert.match(port.replaceAll('\n# ', ' '), /default: 3000 \(auth\), 3001 \(orders, profile\)\nPORT=$/)
+})
+
+test('.env.example quotes a default that a bare .env value cannot hold, and describes each variable', () => {
+  const schemas: ServiceSchema[] = [
+    {
+      services: ['svc'],
+      schema: {
+        properties: {
+          SPACED: { type: 'string', default: 'a b #c', description: 'A `spaced` value.' },
+          NAME: {
+            type: 'string',
+            default: 'this-machine',
+            [DocumentedDefault]: 'the host name',
+            description: 'd',
+          },
+        },
+        required: ['SPACED', 'NAME'],
+      },
+    },
+  ]
+  const file = renderEnvExample(schemas)
+  assert.match(
+    file,
+    /# A `spaced` value\.\n# Read by svc; allowed: string; default: a b #c\nSPACED='a b #c'\n/,
+  )
+  assert.match(file, /default: the host name\nNAME=\n/)
+  assert.ok(!file.includes('this-machine'))
 })

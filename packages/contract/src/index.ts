@@ -3,6 +3,18 @@
  * so they cannot drift apart.
  */
 
+export {
+  assertCsrfProof,
+  type CredentialSource,
+  CSRF_HEADER,
+  CSRF_SAFE_METHODS,
+  csrfProofRequired,
+  csrfSafeMethod,
+  type PresentedCredential,
+  presentedCredential,
+} from './credentials.ts'
+export { CsrfHeaderMissingError } from './errors.ts'
+
 export const MODES = [
   'none',
   'jwt',
@@ -48,9 +60,6 @@ export function cookieNames(secure: boolean) {
 
 /** The only path the refresh cookie is sent to: it never travels with ordinary API requests. */
 export const REFRESH_COOKIE_PATH = '/auth/refresh'
-
-/** Header a cookie-authenticated state-changing request must carry (CSRF defence, see README). */
-export const CSRF_HEADER = 'x-authlab-csrf'
 
 /**
  * Introspection clients authenticate with HTTP Basic (RFC 7662 §2.1, RFC 6749 §2.3.1). This pair

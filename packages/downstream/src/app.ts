@@ -1,6 +1,12 @@
 import { redisClient, redisTopology } from '@authlab/clients'
-import { ErrorBody, errorHandler, metrics as metricsPlugin, serverOptions } from '@authlab/config'
-import { CSRF_HEADER, MODES } from '@authlab/contract'
+import {
+  ErrorBody,
+  errorHandler,
+  metrics as metricsPlugin,
+  serverOptions,
+  unroutedRequests,
+} from '@authlab/config'
+import { CSRF_HEADER, cookieNames, MODES } from '@authlab/contract'
 import { verify } from '@authlab/verify'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
@@ -13,6 +19,9 @@ export async function buildDownstreamApp(
   config: DownstreamConfig,
 ): Promise<FastifyInstance> {
   const app = Fastify(serverOptions({ ...config, service, replica: config.REPLICA_ID }))
+  // Before any route, so that it knows them all: 405 with Allow for a known path's other methods, 404
+  // for an unknown path, as auth answers.
+  await app.register(unroutedRequests)
   // First, so the store clients can count their errors and every route gets its histogram.
   await app.register(metricsPlugin, { service, replica: config.REPLICA_ID, path: `/${service}/metrics` })
   const metrics = createMetrics(app.metricsRegistry)
@@ -58,7 +67,7 @@ export async function buildDownstreamApp(
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          session: { type: 'apiKey', in: 'cookie', name: config.COOKIE_SECURE ? '__Host-sid' : 'sid' },
+          session: { type: 'apiKey', in: 'cookie', name: cookieNames(config.COOKIE_SECURE).session },
         },
       },
     },

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, type TestContext, test } from 'node:test'
-import { MODES } from '@authlab/contract'
+import { unknownVariables } from '@authlab/config'
+import { cookieNames, MODES } from '@authlab/contract'
 import { type RedisServer, seriesValue, startRedis } from '@authlab/servers'
-import { buildDownstreamApp, loadDownstreamConfig } from '../src/index.ts'
+import { buildDownstreamApp, DownstreamConfigSchema, loadDownstreamConfig } from '../src/index.ts'
 
 let redis: RedisServer
 before(async () => {
@@ -60,6 +61,62 @@ test('openapi.json describes every mode route with its credential scheme and the
   assert.deepEqual(doc.paths['/orders/jwt/me'].get.security, [{ bearer: [] }])
   assert.ok(doc.components.schemas.ErrorBody.properties.requestId)
   assert.equal(doc.paths['/orders/openapi.json'], undefined, 'the document does not list itself')
+})
+
+test("the session cookie OpenAPI names is the contract's, __Host- prefixed with COOKIE_SECURE", async (t) => {
+  for (const secure of [false, true]) {
+    const app = await build(t, { COOKIE_SECURE: String(secure) })
+    const doc = (await app.inject('/orders/openapi.json')).json()
+    assert.equal(doc.components.securitySchemes.session.name, cookieNames(secure).session)
+  }
+  assert.equal(cookieNames(true).session, '__Host-sid')
+})
+
+test('every route answers each method it does not declare 405 with Allow; an unknown path 404', async (t) => {
+  const app = await build(t)
+  const routes = app.declaredRoutes()
+  for (const mode of MODES) assert.deepEqual(routes.get(`/orders/${mode}/me`), ['GET', 'HEAD'], mode)
+  for (const url of ['/orders/healthz', '/orders/readyz', '/orders/metrics', '/orders/openapi.json']) {
+    assert.deepEqual(routes.get(url), ['GET', 'HEAD'], url)
+  }
+  // PROPFIND: a method Node parses that Fastify routes nowhere. QUERY: routable, with a body.
+  const methods = [...app.supportedMethods, 'PROPFIND']
+  let checked = 0
+  for (const [url, declared] of routes) {
+    for (const method of methods.filter((m) => !declared.includes(m))) {
+      // With a session cookie and no CSRF header: the 405 comes before any authentication.
+      const res = await app.inject({ method: method as 'GET', url, headers: { cookie: 'sid=x' } })
+      assert.equal(res.statusCode, 405, `${method} ${url}`)
+      assert.equal(res.headers.allow, declared.join(', '), `${method} ${url}`)
+      if (method !== 'HEAD') assert.equal(res.json().code, 'AUTHLAB_METHOD_NOT_ALLOWED')
+      checked++
+    }
+  }
+  assert.ok(checked >= 80, `${checked} cases`)
+  for (const method of ['GET', 'POST', 'QUERY', 'PROPFIND']) {
+    const res = await app.inject({ method: method as 'GET', url: '/orders/nowhere' })
+    assert.equal(res.statusCode, 404, method)
+    assert.equal(res.headers.allow, undefined, method)
+    assert.equal(res.json().code, 'AUTHLAB_NOT_FOUND', method)
+    assert.match(res.json().requestId, /./, 'the shared error body')
+  }
+})
+
+test('a misspelt variable of the downstream schema is named at start; PATH and HOME are not', () => {
+  assert.deepEqual(
+    unknownVariables(DownstreamConfigSchema, {
+      SESSION_CACHE_TTL_MS: '2000',
+      SESION_CACHE_TTL_MS: '500',
+      SESSION_CACHE_TTL: '500',
+      PATH: '/usr/bin',
+      HOME: '/root',
+    }),
+    [
+      { name: 'SESION_CACHE_TTL_MS', suggestion: 'SESSION_CACHE_TTL_MS' },
+      // Three edits away, but SESSION_ is a prefix of the schema's names.
+      { name: 'SESSION_CACHE_TTL' },
+    ],
+  )
 })
 
 test('a refused credential answers the shared error body with the request id the gateway sent', async (t) => {

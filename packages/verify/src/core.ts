@@ -1,9 +1,12 @@
 import {
   ACCESS_TOKEN_TYPE,
   type AccessClaims,
-  CSRF_HEADER,
+  assertCsrfProof,
+  type CredentialSource,
   cookieNames,
+  csrfSafeMethod,
   type Mode,
+  presentedCredential,
   REQUIRED_CLAIMS,
 } from '@authlab/contract'
 import { RevocationReader } from '@authlab/revocation'
@@ -11,12 +14,7 @@ import cookie from '@fastify/cookie'
 import { createVerifier, TokenError } from 'fast-jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import {
-  CsrfHeaderMissingError,
-  ModeNotRegisteredError,
-  UnauthorizedError,
-  VerifyOptionsError,
-} from './errors.ts'
+import { credentialToken, ModeNotRegisteredError, UnauthorizedError, VerifyOptionsError } from './errors.ts'
 import { JwksCache } from './jwks.ts'
 import { validateOptions } from './options.ts'
 import { STRATEGIES } from './strategies/index.ts'
@@ -49,26 +47,6 @@ type TokenVerifier = (token: string) => AccessClaims
 
 /** At most this many distinct JWT headers are remembered (one per key and algorithm in practice). */
 const MAX_KNOWN_HEADERS = 16
-
-/** Whether an Authorization header carries the Bearer scheme (case-insensitive, RFC 7235 §2.1). */
-const isBearer = (authorization: string | undefined): authorization is string =>
-  authorization !== undefined && /^bearer /i.test(authorization)
-
-/**
- * The token a JWT mode reads: `Authorization: Bearer <token>` (RFC 6750 §2.1), else the access
- * cookie. An Authorization header naming another scheme is not ours and falls through to the cookie.
- */
-function bearerToken(request: FastifyRequest, cookieName: string): string {
-  const authorization = request.headers.authorization
-  if (isBearer(authorization)) {
-    const token = authorization.slice(7)
-    if (token === '' || token.includes(' ')) throw new UnauthorizedError('malformed Authorization header')
-    return token
-  }
-  const fromCookie = request.cookies[cookieName]
-  if (!fromCookie) throw new UnauthorizedError('no access token')
-  return fromCookie
-}
 
 /** The `kid` of a token's header, after the header's own checks (RFC 8725 §3.11: explicit typ). */
 function headerKid(segment: string): string {
@@ -160,7 +138,8 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     accessCookie: (request) => request.cookies[names.access],
     async verifyAccessToken(request) {
       try {
-        return await verifyToken(bearerToken(request, names.access))
+        const credential = presentedCredential(request.headers.authorization, ctx.accessCookie(request))
+        return await verifyToken(credentialToken(credential))
       } catch (err) {
         // Every way a token can be wrong (malformed header, bad signature, expired, wrong iss/aud,
         // unknown kid, alg confusion) is the same 401 to the client; the error handler logs why.
@@ -197,30 +176,24 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
   fastify.decorate('jwks', jwks)
   fastify.decorate('authStrategies', Object.freeze(strategies) as Readonly<Record<Mode, Strategy>>)
   /**
-   * The CSRF rule for every route this plugin guards: a state-changing request (not GET, HEAD or
-   * OPTIONS) whose credential the browser attached by itself, a cookie, must also carry the
-   * x-authlab-csrf header, which a cross-site form cannot send and a cross-site script cannot without
-   * a CORS preflight that authlab never grants (OWASP CSRF cheat sheet, custom request headers).
-   * A Bearer token is never attached by the browser, so it needs no proof. The Bearer test is
-   * bearerToken's own: an Authorization header of another scheme (one a browser may attach by
-   * itself, such as Basic) leaves the credential to the cookie, which then needs the proof.
+   * Where a strategy's credential comes from, for @authlab/contract's CSRF rule (assertCsrfProof):
+   * a Cookie strategy reads the session cookie alone; a Bearer one reads the Authorization header by
+   * the contract's credential rule, else a cookie (introspect: the access cookie, else the session's).
    */
-  const cookieAuthenticated = (strategy: Strategy, request: FastifyRequest) =>
-    strategy.challenge === 'Cookie' || !isBearer(request.headers.authorization)
-  const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+  const credentialSource = (strategy: Strategy, request: FastifyRequest): CredentialSource | 'malformed' => {
+    const session = ctx.sessionCookie(request)
+    if (strategy.challenge === 'Cookie') return session ? 'cookie' : 'none'
+    return presentedCredential(request.headers.authorization, ctx.accessCookie(request) ?? session).source
+  }
 
   fastify.decorate('authenticate', (mode: Mode) => {
     const strategy = Object.hasOwn(strategies, mode) ? strategies[mode] : undefined
     if (!strategy) throw new ModeNotRegisteredError(String(mode), registered)
     const challenge = `${strategy.challenge} realm="authlab"`
     return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
-      if (
-        mode !== 'none' &&
-        !SAFE_METHODS.has(request.method) &&
-        cookieAuthenticated(strategy, request) &&
-        request.headers[CSRF_HEADER] === undefined
-      ) {
-        throw new CsrfHeaderMissingError(CSRF_HEADER)
+      // The safe-method test first: a GET, the hot path, never looks at its credential twice.
+      if (mode !== 'none' && !csrfSafeMethod(request.method)) {
+        assertCsrfProof(request.method, credentialSource(strategy, request), request.headers)
       }
       try {
         request.user = await strategy.authenticate(request)

@@ -1,4 +1,5 @@
 import { asStoreError } from '@authlab/clients'
+import type { PresentedCredential } from '@authlab/contract'
 import createError from '@fastify/error'
 
 export const UnauthorizedError = createError<[string, { cause: unknown }?]>('AUTHLAB_UNAUTHORIZED', '%s', 401)
@@ -6,11 +7,6 @@ export const VerifierUnavailableError = createError<[string, { cause: unknown }?
   'AUTHLAB_VERIFIER_UNAVAILABLE',
   'Cannot verify the credential: %s',
   503,
-)
-export const CsrfHeaderMissingError = createError<[string]>(
-  'AUTHLAB_CSRF_HEADER_MISSING',
-  'A state-changing request authenticated by cookie must carry the %s header',
-  403,
 )
 export const VerifyOptionsError = createError<[string]>('AUTHLAB_VERIFY_OPTIONS_INVALID', '%s', 500)
 /** `fastify.authenticate(mode)` for a mode left out of the `modes` option: thrown when the route is defined. */
@@ -25,4 +21,11 @@ export function unavailable(err: unknown, what: string): Error {
   const mapped = asStoreError(err)
   if (mapped === err) return err as Error
   return new VerifierUnavailableError(`${what} unreachable`, { cause: err })
+}
+
+/** The token of a presented credential (@authlab/contract's rule), or the 401 saying why there is none. */
+export function credentialToken(credential: PresentedCredential): string {
+  if (credential.source === 'malformed') throw new UnauthorizedError('malformed Authorization header')
+  if (credential.source === 'none') throw new UnauthorizedError('no credential')
+  return credential.token
 }

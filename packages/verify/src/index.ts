@@ -1,6 +1,7 @@
+// The CSRF error is the contract's own, re-exported so a verifier's user need not import both.
+export { CsrfHeaderMissingError } from '@authlab/contract'
 export { verify } from './core.ts'
 export {
-  CsrfHeaderMissingError,
   ModeNotRegisteredError,
   UnauthorizedError,
   VerifierUnavailableError,

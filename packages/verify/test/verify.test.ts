@@ -375,3 +375,21 @@ test('a state-changing request authenticated by cookie needs the CSRF header (40
   )
   assert.equal((await get(app, '/session', session)).statusCode, 200, 'safe methods need no proof')
 })
+
+test("the JWT modes read the credential by the contract's rule: Bearer in any case, one token68, else the cookie", async (t) => {
+  const { app } = await build(t)
+  const { token } = login()
+  const cookie = { cookie: `access_token=${token}` }
+  for (const authorization of [`bearer ${token}`, `BEARER ${token}`, `Bearer  ${token}`]) {
+    assert.equal((await get(app, '/jwt', { authorization })).statusCode, 200, authorization)
+  }
+  for (const authorization of ['Bearer', 'Bearer ', `Bearer ${token} x`, `Bearer\t${token}`]) {
+    const res = await get(app, '/jwt', { authorization, ...cookie })
+    assert.equal(res.statusCode, 401, `${JSON.stringify(authorization)}: malformed, not the cookie instead`)
+  }
+  assert.equal((await get(app, '/jwt', { authorization: 'Basic dTpw', ...cookie })).statusCode, 200)
+  assert.equal((await get(app, '/jwt', { authorization: '', ...cookie })).statusCode, 200)
+  // A state-changing request with no credential at all is refused as unauthenticated, not for its proof.
+  const bare = await app.inject({ method: 'POST', url: '/jwt' })
+  assert.equal(bare.statusCode, 401)
+})

@@ -1,4 +1,4 @@
-import { metrics, serverOptions } from '@authlab/config'
+import { metrics, serverOptions, unroutedRequests } from '@authlab/config'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AuthConfig } from './config.ts'
@@ -25,7 +25,10 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   })
   try {
-    // First, so the store clients can count their errors and every route gets its histogram.
+    // Before any route, so that it knows them all: 405 with Allow for a known path's other methods
+    // (QUERY and methods Fastify does not route included), 404 for an unknown path.
+    await app.register(unroutedRequests)
+    // First of the rest, so the store clients can count their errors and every route gets its histogram.
     await app.register(metrics, { service: 'auth', replica: config.REPLICA_ID, path: '/auth/metrics' })
     await app.register(authMetrics)
     await app.register(stores, { config })

@@ -17,11 +17,6 @@ export const RefreshReusedError = createError(
   401,
 )
 export const UnauthenticatedError = createError<[string]>('AUTHLAB_UNAUTHENTICATED', '%s', 401)
-export const CsrfHeaderMissingError = createError<[string]>(
-  'AUTHLAB_CSRF_HEADER_MISSING',
-  'A request authenticated only by cookie must carry the %s header',
-  403,
-)
 export const RateLimitedError = createError<[number]>(
   'AUTHLAB_RATE_LIMITED',
   'Too many login attempts, retry in %s s',
@@ -33,10 +28,4 @@ export const IntrospectionClientError = createError(
   'Introspection requires client authentication (HTTP Basic)',
   401,
 )
-export const MethodNotAllowedError = createError<[string]>(
-  'AUTHLAB_METHOD_NOT_ALLOWED',
-  'Method not allowed here; allowed: %s',
-  405,
-)
-export const RouteNotFoundError = createError<[string]>('AUTHLAB_NOT_FOUND', '%s is not a route', 404)
 export const KeyEncryptionKeyError = createError<[string]>('AUTHLAB_KEY_ENCRYPTION_KEY', '%s', 500)

@@ -1,6 +1,7 @@
+import { warnUnknownVariables } from '@authlab/config'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
-import { loadAuthConfig } from './config.ts'
+import { AuthConfigSchema, loadAuthConfig } from './config.ts'
 
 // A refusal to start (a configuration error, a development key-encryption key under
 // NODE_ENV=production, a schema the migrate command has not brought up to date) is one line naming
@@ -22,6 +23,8 @@ const config = (() => {
   }
 })()
 const app = await buildApp(config).catch(refuseToStart)
+// A variable that looks like one of auth's but is not (a misspelling) would be silently ignored.
+warnUnknownVariables(app.log, AuthConfigSchema)
 
 // On SIGTERM/SIGINT: stop accepting connections, serve the requests already on one and close idle
 // keep-alive sockets (no 503 while closing: nginx retries a closed socket on another replica; see

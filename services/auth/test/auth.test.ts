@@ -284,6 +284,33 @@ test('logout by session cookie works with the CSRF header and is refused without
   assert.equal((await introspect(app, login.accessToken)).json().active, false)
 })
 
+test("auth reads the credential by the contract's rule: another scheme leaves it to the cookie, which needs the CSRF header", async (t) => {
+  const app = await build(t, stores())
+  const { login } = await registerAndLogin(app)
+  const logout = (
+    headers: Record<string, string>,
+    cookies: Record<string, string> = { sid: login.sessionId },
+  ) => app.inject({ method: 'POST', url: '/auth/logout', cookies, headers })
+  // A Bearer header not of the form `Bearer <token68>` is a 401, never the cookie instead.
+  for (const authorization of ['Bearer', 'Bearer ', `Bearer ${login.accessToken} x`]) {
+    const res = await logout({ authorization, [CSRF_HEADER]: '1' })
+    assert.equal(res.statusCode, 401, authorization)
+    assert.equal(res.json().code, 'AUTHLAB_UNAUTHENTICATED', authorization)
+  }
+  // Basic is not ours (a browser may attach it by itself): the session cookie decides, with its proof.
+  const basic = await logout({ authorization: 'Basic dTpw' })
+  assert.equal(basic.statusCode, 403)
+  assert.equal(basic.json().code, 'AUTHLAB_CSRF_HEADER_MISSING')
+  assert.equal(
+    basic.json().message,
+    `A state-changing request authenticated by cookie must carry the ${CSRF_HEADER} header`,
+  )
+  assert.equal((await introspect(app, login.accessToken)).json().active, true, 'nothing revoked yet')
+  // The scheme in any case: a lower-case bearer needs no proof, the cookie notwithstanding.
+  assert.equal((await logout({ authorization: `bearer ${login.accessToken}` })).statusCode, 204)
+  assert.equal((await introspect(app, login.accessToken)).json().active, false)
+})
+
 test('logout-all revokes every login of the user and its earlier tokens, and a new login afterwards works', async (t) => {
   const app = await build(t, stores())
   const { email, login, userId } = await registerAndLogin(app)

@@ -213,7 +213,46 @@ test('a known path with the wrong method answers 405 with Allow; an unknown path
   const jwks = await app.inject({ method: 'DELETE', url: '/.well-known/jwks.json' })
   assert.equal(jwks.statusCode, 405)
   assert.equal(jwks.headers.allow, 'GET, HEAD')
+  // What an OpenAPI fuzzer found: QUERY (a method with a body, so Content-Type checked first) was a 400.
+  const query = await app.inject({ method: 'QUERY' as 'GET', url: '/.well-known/jwks.json' })
+  assert.equal(query.statusCode, 405)
+  assert.equal(query.headers.allow, 'GET, HEAD')
   assert.equal((await app.inject({ method: 'GET', url: '/auth/nowhere' })).statusCode, 404)
+})
+
+test('every route answers each method it does not declare 405, with Allow listing exactly the ones it does', async (t) => {
+  // Swagger UI's routes too, its wildcard included.
+  const app = await build(t, stores(), { API_DOCS: 'true' })
+  const routes = app.declaredRoutes()
+  for (const url of [
+    '/.well-known/jwks.json',
+    '/auth/login',
+    '/auth/introspect',
+    '/auth/metrics',
+    '/auth/docs/static/*',
+  ]) {
+    assert.ok(routes.has(url), `${url} is declared`)
+  }
+  assert.deepEqual(routes.get('/.well-known/jwks.json'), ['GET', 'HEAD'])
+  // PROPFIND: a method Node parses that Fastify routes nowhere. QUERY: routable, with a body.
+  const methods = [...app.supportedMethods, 'PROPFIND']
+  let checked = 0
+  for (const [url, declared] of routes) {
+    const path = url.replaceAll(/:[^/]+/g, 'x').replaceAll('*', 'x')
+    for (const method of methods.filter((m) => !declared.includes(m))) {
+      const res = await app.inject({ method: method as 'GET', url: path })
+      assert.equal(res.statusCode, 405, `${method} ${url}`)
+      assert.equal(res.headers.allow, declared.join(', '), `${method} ${url}`)
+      checked++
+    }
+  }
+  assert.ok(checked > 100, `${checked} cases`)
+  for (const method of ['GET', 'POST', 'QUERY', 'PROPFIND']) {
+    const res = await app.inject({ method: method as 'GET', url: '/auth/nowhere' })
+    assert.equal(res.statusCode, 404, method)
+    assert.equal(res.json().code, 'AUTHLAB_NOT_FOUND', method)
+    assert.equal(res.headers.allow, undefined, method)
+  }
 })
 
 test('Swagger UI is off by default and served with API_DOCS=true (the native runner sets it)', async (t) => {

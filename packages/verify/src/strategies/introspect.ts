@@ -1,6 +1,6 @@
-import { basicAuthorization } from '@authlab/contract'
+import { basicAuthorization, presentedCredential } from '@authlab/contract'
 import { Pool } from 'undici'
-import { UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
+import { credentialToken, UnauthorizedError, VerifierUnavailableError } from '../errors.ts'
 import { modeOption } from '../options.ts'
 import type { Strategy, StrategyContext } from '../types.ts'
 
@@ -27,11 +27,9 @@ export function introspectStrategy(ctx: StrategyContext): Strategy {
     challenge: 'Bearer',
     ready: () => true,
     async authenticate(request) {
-      const header = request.headers.authorization
-      const token = header?.toLowerCase().startsWith('bearer ')
-        ? header.slice(7).trim()
-        : (ctx.accessCookie(request) ?? ctx.sessionCookie(request))
-      if (!token) throw new UnauthorizedError('no credential')
+      // Bearer, else the access cookie, else the session cookie: auth introspects either kind.
+      const cookie = ctx.accessCookie(request) ?? ctx.sessionCookie(request)
+      const token = credentialToken(presentedCredential(request.headers.authorization, cookie))
       let statusCode: number
       let body: { active: boolean; sub?: string; sid?: string }
       try {

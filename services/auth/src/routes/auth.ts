@@ -1,14 +1,15 @@
-import { type AccessClaims, CSRF_HEADER, cookieNames, REFRESH_COOKIE_PATH } from '@authlab/contract'
+import {
+  type AccessClaims,
+  assertCsrfProof,
+  cookieNames,
+  presentedCredential,
+  REFRESH_COOKIE_PATH,
+} from '@authlab/contract'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
-import {
-  CsrfHeaderMissingError,
-  InvalidCredentialsError,
-  RateLimitedError,
-  UnauthenticatedError,
-} from '../errors.ts'
+import { InvalidCredentialsError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
 import { type AttemptOutcome, clientKey } from '../plugins/app/login-throttle.ts'
 import type { LoginRef } from '../plugins/app/revocations.ts'
 import { normalizeEmail } from '../plugins/app/users.ts'
@@ -28,15 +29,6 @@ const errors = {
   403: ErrorResponse,
   429: ErrorResponse,
   503: ErrorResponse,
-}
-
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization
-  if (!header) return undefined
-  const [scheme, token] = header.split(' ')
-  if (scheme?.toLowerCase() !== 'bearer' || !token)
-    throw new UnauthenticatedError('Authorization must be "Bearer <token>"')
-  return token
 }
 
 export default async function authRoutes(fastify: FastifyInstance, opts: { config: AuthConfig }) {
@@ -64,14 +56,10 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     }
   }
 
-  /** A request authenticated only by cookie could be forged cross-site; it must prove otherwise. */
-  const requireCsrfHeader = (request: FastifyRequest) => {
-    if (request.headers[CSRF_HEADER] === undefined) throw new CsrfHeaderMissingError(CSRF_HEADER)
-  }
-
   /**
-   * The live login a request's credential belongs to: Bearer JWT, then cookies, then a refresh
-   * token. A revoked, expired or spent credential authorises nothing, not even a logout: a stolen
+   * The live login a request's credential belongs to: Bearer JWT (@authlab/contract's rule: another
+   * scheme is not ours and leaves the credential to the cookies), then a refresh token in the body,
+   * then the cookies, which need the CSRF header (the contract's rule too). A revoked, expired or spent credential authorises nothing, not even a logout: a stolen
    * old token must not be able to log its owner out everywhere. Postgres decides liveness.
    */
   async function resolveLogin(
@@ -92,19 +80,22 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
       userId: claims.sub,
       jti: { jti: claims.jti, exp: claims.exp },
     })
-    const token = bearer(request)
-    if (token) return fromClaims(verifyAccess(token))
+    const cookies = request.cookies
+    const sid = cookies[names.session]
+    const access = cookies[names.access]
+    const refresh = cookies[names.refresh]
+    const credential = presentedCredential(request.headers.authorization, sid || access || refresh)
+    if (credential.source === 'malformed') {
+      throw new UnauthenticatedError('Authorization must be "Bearer <token>"')
+    }
+    if (credential.source === 'bearer') return fromClaims(verifyAccess(credential.token))
     const bodyRefresh = (request.body as { refreshToken?: string } | undefined)?.refreshToken
     if (bodyRefresh) {
       const ref = await fastify.credentials.refreshTokenLogin(bodyRefresh)
       if (ref) return ref
       throw new UnauthenticatedError('Refresh token is invalid')
     }
-    const cookies = request.cookies
-    const sid = cookies[names.session]
-    const access = cookies[names.access]
-    const refresh = cookies[names.refresh]
-    if (sid || access || refresh) requireCsrfHeader(request)
+    assertCsrfProof(request.method, credential.source, request.headers)
     if (sid) {
       const ref = await fastify.credentials.sessionLogin(sid)
       if (ref) return ref
@@ -222,7 +213,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
       const fromBody = request.body?.refreshToken
       const token = fromBody ?? request.cookies[names.refresh]
       if (!token) throw new UnauthenticatedError('No refresh token')
-      if (!fromBody) requireCsrfHeader(request)
+      if (!fromBody) assertCsrfProof(request.method, 'cookie', request.headers)
       const pair = await fastify.credentials.refresh(token)
       reply
         .setCookie(names.access, pair.accessToken, { ...cookieBase, maxAge: pair.expiresIn })

@@ -6,7 +6,6 @@ import swagger from '@fastify/swagger'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { MethodNotAllowedError, RouteNotFoundError } from '../../errors.ts'
 
 /** Cross-cutting HTTP behaviour: cookies, rate limiting, overload shedding, OpenAPI, error shape. */
 async function httpPlugin(fastify: FastifyInstance) {
@@ -43,23 +42,6 @@ async function httpPlugin(fastify: FastifyInstance) {
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined)
     else json(request, body as string, done)
-  })
-
-  // A known path with the wrong method is a 405 naming the allowed ones (RFC 9110 §15.5.6), not a 404.
-  const methods = new Map<string, Set<string>>()
-  fastify.addHook('onRoute', (route) => {
-    const set = methods.get(route.url) ?? new Set<string>()
-    for (const m of [route.method].flat()) set.add(m)
-    methods.set(route.url, set)
-  })
-  fastify.setNotFoundHandler(async (request, reply) => {
-    const allowed = methods.get(request.url.split('?')[0] ?? '')
-    if (allowed) {
-      const allow = [...allowed].sort().join(', ')
-      reply.header('allow', allow)
-      throw new MethodNotAllowedError(allow)
-    }
-    throw new RouteNotFoundError(`${request.method} ${request.url.split('?')[0]}`)
   })
 
   // A request that failed because a store could not answer is a store error too.
