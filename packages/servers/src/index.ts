@@ -8,27 +8,17 @@ import {
 import { hasBinary } from './process.ts'
 import { type RedisOptions, type RedisServer, startNativeRedis } from './redis.ts'
 
+export { processTree, processTreeCpuTimeMs } from './cpu.ts'
 export { BinaryNotFoundError, ServerStartError, UnsupportedOperationError } from './errors.ts'
 export { seriesValue } from './exposition.ts'
 export type { PostgresOptions, PostgresServer } from './postgres.ts'
-export {
-  findBinary,
-  freePort,
-  hasBinary,
-  ManagedProcess,
-  mainThreadContextSwitches,
-  processCpuTimeMs,
-  processTree,
-  processTreeCpuTimeMs,
-  waitUntil,
-} from './process.ts'
+export { findBinary, freePort, hasBinary, ManagedProcess, waitUntil } from './process.ts'
 export { seeded } from './random.ts'
 export type { DataCopy, RedisOptions, RedisServer } from './redis.ts'
 export { redisPing } from './redis.ts'
 export { REDIS_USERS, type RedisRole } from './redis-acl.ts'
 export {
   type RedisTopology,
-  type RedisTopologyMode,
   standaloneTopology,
   startRedisCluster,
   startRedisSentinel,

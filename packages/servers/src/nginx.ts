@@ -2,7 +2,8 @@ import { chmod, cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findBinary, ManagedProcess, processTreeCpuTimeMs, waitUntil } from './process.ts'
+import { processTreeCpuTimeMs } from './cpu.ts'
+import { findBinary, ManagedProcess, waitUntil } from './process.ts'
 
 export interface NginxServer {
   readonly dir: string

@@ -3,8 +3,9 @@ import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { processTreeCpuTimeMs } from './cpu.ts'
 import { BinaryNotFoundError } from './errors.ts'
-import { findBinary, freePort, ManagedProcess, processTreeCpuTimeMs, waitUntil } from './process.ts'
+import { findBinary, freePort, ManagedProcess, waitUntil } from './process.ts'
 
 const run = promisify(execFile)
 

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stringify } from 'yaml'
 import { findBinary, freePort, ManagedProcess, waitUntil } from './process.ts'
 
 /** One Prometheus job: the replicas of one service, scraped on the path that service serves. */
@@ -37,23 +38,16 @@ export interface PrometheusOptions {
 
 /** The configuration file, as a deployment would write it (static targets; compose uses DNS). */
 export function prometheusConfig(jobs: ScrapeJob[], scrapeIntervalS = 5): string {
-  const lines = [
-    'global:',
-    `  scrape_interval: ${scrapeIntervalS}s`,
-    `  scrape_timeout: ${scrapeIntervalS}s`,
-    'scrape_configs:',
-  ]
-  for (const j of jobs) {
-    lines.push(
-      `  - job_name: ${JSON.stringify(j.job)}`,
-      `    metrics_path: ${JSON.stringify(j.metricsPath)}`,
+  return stringify({
+    global: { scrape_interval: `${scrapeIntervalS}s`, scrape_timeout: `${scrapeIntervalS}s` },
+    scrape_configs: jobs.map((j) => ({
+      job_name: j.job,
+      metrics_path: j.metricsPath,
       // The services label their series with service and replica themselves; keep those.
-      '    honor_labels: true',
-      '    static_configs:',
-      `      - targets: ${JSON.stringify(j.targets)}`,
-    )
-  }
-  return `${lines.join('\n')}\n`
+      honor_labels: true,
+      static_configs: [{ targets: j.targets }],
+    })),
+  })
 }
 
 /** Debian's `prometheus` on a free loopback port with a temporary data directory, removed on close. */

@@ -10,15 +10,18 @@ import { newRedisPasswords, type RedisPasswords, type RedisRole, redisUrlFor } f
 
 const run = promisify(execFile)
 
-export type RedisTopologyMode = 'standalone' | 'sentinel' | 'cluster'
-
 /**
  * Redis as a deployment shape: one server, a Sentinel-managed primary with replicas, or a Redis
  * Cluster. Every shape hands services the same variables (REDIS_MODE, REDIS_URL and
  * REDIS_SENTINELS or REDIS_CLUSTER_NODES) and the same ACL users (infra/redis/users.acl).
  */
 export interface RedisTopology {
-  readonly mode: RedisTopologyMode
+  /**
+   * @authlab/clients' RedisMode, spelt out: this package cannot import it, since the clients' own
+   * tests start their servers with this package (a cycle tsc -b refuses). loadtest/test checks the
+   * two stay the same type.
+   */
+  readonly mode: 'standalone' | 'sentinel' | 'cluster'
   /** Every data node (primaries and replicas); which is which changes with failovers. */
   readonly nodes: readonly RedisServer[]
   /** The environment a service connects with, as one of the ACL users. */
@@ -317,7 +320,7 @@ export function standaloneTopology(node: RedisServer): RedisTopology {
   }
 }
 
-export async function startRedisTopology(mode: RedisTopologyMode): Promise<RedisTopology> {
+export async function startRedisTopology(mode: RedisTopology['mode']): Promise<RedisTopology> {
   if (mode === 'cluster') return startRedisCluster()
   if (mode === 'sentinel') return startRedisSentinel()
   return standaloneTopology(await startNativeRedis())

@@ -2,7 +2,8 @@ import { access, cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findBinary, freePort, ManagedProcess, processCpuTimeMs, waitUntil } from './process.ts'
+import { processCpuTimeMs } from './cpu.ts'
+import { findBinary, freePort, ManagedProcess, waitUntil } from './process.ts'
 import {
   newRedisPasswords,
   type RedisPasswords,
