@@ -13,7 +13,7 @@ import { Agent, fetch as undiciFetch } from 'undici'
 // docker compose up, for real: the images built from infra/docker/Dockerfile, Redis, Postgres and
 // nginx from NODE_IMAGE/REDIS_IMAGE/POSTGRES_IMAGE/NGINX_IMAGE (our CI sets them to stand-ins).
 const run = promisify(execFile)
-const ROOT = new URL('../../', import.meta.url).pathname
+const ROOT = join(import.meta.dirname, '../..')
 const PROJECT = `authlab-e2e-${process.pid}`
 let base = ''
 let env: NodeJS.ProcessEnv = {}

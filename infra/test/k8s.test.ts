@@ -9,7 +9,7 @@ import { parse, parseAllDocuments } from 'yaml'
 // kubeconform validates every object strictly against JSON schemas made from the Kubernetes OpenAPI
 // document (scripts/setup.sh installs both and makes the schemas into .tools/), and the assertions
 // below check what a schema cannot: probes, hardening, variables, network reach, secrets.
-const ROOT = new URL('../../', import.meta.url).pathname
+const ROOT = join(import.meta.dirname, '../..')
 const BIN = join(ROOT, '.tools/bin')
 const KUSTOMIZE = join(BIN, 'kustomize')
 const KUBECONFORM = join(BIN, 'kubeconform')

@@ -1,24 +1,25 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util'
-import { type PrometheusServer, startPrometheus } from '@authlab/servers'
-import { startCluster } from './cluster.ts'
+import type { PrometheusServer } from '@authlab/servers'
+import { parseCliArgs, USAGE, UsageError } from './cli-args.ts'
 
-const { values } = parseArgs({
-  options: {
-    replicas: { type: 'string', default: process.env.REPLICAS ?? '3' },
-    port: { type: 'string', default: process.env.GATEWAY_PORT ?? '8080' },
-    // Debian's prometheus scraping auth and every replica (apt-get install prometheus).
-    prometheus: { type: 'boolean', default: false },
-    // standalone, sentinel (a primary, 2 replicas, 3 sentinels) or cluster (3 primaries + 3 replicas).
-    redis: { type: 'string', default: process.env.REDIS_MODE ?? 'standalone' },
-  },
-})
-const redisMode = values.redis
-if (redisMode !== 'standalone' && redisMode !== 'sentinel' && redisMode !== 'cluster')
-  throw new Error('--redis must be standalone, sentinel or cluster')
-const replicas = Number(values.replicas)
-const port = Number(values.port)
-if (!Number.isInteger(replicas) || replicas < 1) throw new Error('--replicas must be a positive integer')
+let options: ReturnType<typeof parseCliArgs>
+try {
+  options = parseCliArgs(process.argv.slice(2), process.env)
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err
+  process.stderr.write(`authlab-cluster: ${err.message} (--help for usage)\n`)
+  process.exit(2)
+}
+if (options.help) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+const { replicas, port, redisMode } = options
+// Loaded only now: the command line is checked (and --help answered) at once.
+const [{ startCluster }, { startPrometheus }] = await Promise.all([
+  import('./cluster.ts'),
+  import('@authlab/servers'),
+])
 
 const started = Date.now()
 const cluster = await startCluster({ replicas, port, redisMode, onProgress: (m) => console.log(`… ${m}`) })
@@ -35,7 +36,7 @@ for (const [service, list] of cluster.replicas) {
   console.log(`  ${service}: ${list.map((r) => `${r.replica} :${r.port}`).join(', ')}`)
 }
 let prometheus: PrometheusServer | undefined
-if (values.prometheus) {
+if (options.prometheus) {
   prometheus = await startPrometheus({ jobs: cluster.scrapeJobs(), scrapeIntervalS: 5 }).catch(
     async (err) => {
       await cluster.close()

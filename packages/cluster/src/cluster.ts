@@ -4,7 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { DOWNSTREAM_SERVICES } from '@authlab/contract'
 import {
   freePort,
   ManagedProcess,
@@ -13,7 +15,6 @@ import {
   processTree,
   type RedisServer,
   type RedisTopology,
-  type RedisTopologyMode,
   type ScrapeJob,
   standaloneTopology,
   startNginx,
@@ -24,9 +25,22 @@ import {
 } from '@authlab/servers'
 import { GATEWAY_STATIC_DIRS, type GatewayLayout, renderGatewayConfig } from './gateway.ts'
 
-const SERVICES_DIR = new URL('../../../services/', import.meta.url).pathname
+/**
+ * A service's entry point, found through its package's manifest (`@authlab/<service>/server`, a
+ * dependency of this package) rather than a path into the checkout.
+ */
+export function serviceEntry(service: string): string {
+  try {
+    return fileURLToPath(import.meta.resolve(`@authlab/${service}/server`))
+  } catch (err) {
+    throw new Error(
+      `no entry point for service ${JSON.stringify(service)}: @authlab/${service} must be a dependency of @authlab/cluster exporting ./server`,
+      { cause: err },
+    )
+  }
+}
 
-export const DOWNSTREAM_SERVICES = ['orders', 'profile'] as const
+export { DOWNSTREAM_SERVICES }
 
 /**
  * For load tools and tests that log in many users from one address (127.0.0.1): every login limit,
@@ -50,7 +64,7 @@ export interface ClusterOptions {
    * Where the shared state lives: one Redis (default), a primary with 2 replicas and 3 sentinels,
    * or a Redis Cluster of 3 primaries with a replica each (REDIS_MODE).
    */
-  redisMode?: RedisTopologyMode
+  redisMode?: RedisTopology['mode']
   /** Environment for every service process (same variable names as the code and compose). */
   env?: Record<string, string>
   /**
@@ -71,6 +85,7 @@ export class ServiceProcess {
   readonly port: number
   readonly #env: Record<string, string | undefined>
   readonly #logFile: string
+  readonly #entry: string
   #proc: ManagedProcess | undefined
 
   /** `env` is laid over this process's own environment; an undefined value removes a variable. */
@@ -86,6 +101,7 @@ export class ServiceProcess {
     this.port = port
     this.#env = env
     this.#logFile = join(logDir, `${replica}.log`)
+    this.#entry = serviceEntry(service)
   }
 
   get url(): string {
@@ -121,10 +137,7 @@ export class ServiceProcess {
       command: process.execPath,
       // @authlab/verify keys fast-jwt's cache by the whole token, which fast-jwt warns about for any
       // custom key; the reason is in packages/verify/src/core.ts. The image starts the same way.
-      args: [
-        '--disable-warning=FAST_JWT_CACHE_KEY_BUILDER_SECURITY_RISK',
-        join(SERVICES_DIR, this.service, 'src', 'server.ts'),
-      ],
+      args: ['--disable-warning=FAST_JWT_CACHE_KEY_BUILDER_SECURITY_RISK', this.#entry],
       env: {
         ...process.env,
         ...this.#env,
@@ -320,7 +333,7 @@ function gatewayLimits(
   }
 }
 
-const MIGRATE_COMMAND = join(SERVICES_DIR, 'auth', 'src', 'cli', 'migrate.ts')
+const MIGRATE_COMMAND = fileURLToPath(import.meta.resolve('@authlab/auth/migrate'))
 
 /**
  * auth's one-shot migrate command, as compose's `migrate` service and the auth pod's init container
@@ -336,6 +349,32 @@ async function migrateDatabase(env: { DATABASE_URL: string; DATABASE_MIGRATION_U
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string }
     throw new Error(`the migrate command failed: ${stderr || stdout || (err as Error).message}`)
+  }
+}
+
+/**
+ * Resolves once `GET <url>/auth/healthz` answers 2xx through the gateway; rejects after `timeoutMs`
+ * naming the last failure (a refused connection, a status), so a caller never gets a cluster that
+ * only looks ready.
+ */
+export async function waitForGateway(url: string, timeoutMs = 5_000): Promise<void> {
+  const probe = `${url}/auth/healthz`
+  const deadline = Date.now() + timeoutMs
+  let last = 'no attempt'
+  for (;;) {
+    const left = deadline - Date.now()
+    try {
+      const res = await fetch(probe, { signal: AbortSignal.timeout(Math.max(100, Math.min(left, 1_000))) })
+      await res.arrayBuffer()
+      if (res.ok) return
+      last = `HTTP ${res.status}`
+    } catch (err) {
+      const cause = (err as Error & { cause?: unknown }).cause
+      last = cause instanceof Error ? cause.message : (err as Error).message
+    }
+    if (Date.now() + 50 > deadline)
+      throw new Error(`gateway not ready within ${timeoutMs} ms: GET ${probe}: ${last}`)
+    await sleep(50)
   }
 }
 
@@ -438,18 +477,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       listen: { host: '127.0.0.1', port: gatewayPort },
       staticDirs: GATEWAY_STATIC_DIRS,
     })
+    started.push(nginx)
     const url = `http://127.0.0.1:${gatewayPort}`
-    // Ready means reachable through the gateway, not merely listening.
-    for (
-      let i = 0;
-      i < 100 &&
-      !(await fetch(`${url}/auth/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    )
-      await sleep(50)
+    // Ready means reachable through the gateway, not merely listening; if not, nothing is left running.
+    await waitForGateway(url)
     return new Cluster({
       gatewayListen: `127.0.0.1:${gatewayPort}`,
       gatewayLimits: limits,

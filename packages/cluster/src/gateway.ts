@@ -1,8 +1,15 @@
 import { readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DOWNSTREAM_SERVICES } from '@authlab/contract'
 
-const TEMPLATE = new URL('../../../infra/nginx/authlab.conf.template', import.meta.url)
+/** A file another workspace package exports, found through its manifest (never a relative path). */
+const exported = (specifier: string) => fileURLToPath(import.meta.resolve(specifier))
+
+/** infra/nginx/authlab.conf.template: the gateway of the native runner, compose and Kubernetes. */
+export const GATEWAY_TEMPLATE = exported('@authlab/infra/gateway.conf.template')
 /** The browser demo's files, for startNginx's `staticDirs` (the config names its copy). */
-export const GATEWAY_STATIC_DIRS = { demo: new URL('../../../infra/demo', import.meta.url).pathname }
+export const GATEWAY_STATIC_DIRS = { demo: dirname(exported('@authlab/infra/demo/index.html')) }
 
 export interface GatewayLayout {
   listen: string
@@ -46,24 +53,82 @@ const serverLines = (addresses: string[]) =>
     ? 'server 127.0.0.1:9 down;' // an empty upstream block is a config error
     : addresses.map((a) => `server ${a} max_fails=1 fail_timeout=2s;`).join('\n  ')
 
-/** Fills infra/nginx/authlab.conf.template for native processes (static upstream addresses). */
+const SERVICE_NAME = /^[a-z][a-z0-9-]*$/
+
+/** compose's and Kubernetes' variable for a service's `server` lines: orders → ORDERS_SERVERS. */
+export const serversVariable = (service: string) => `${service.toUpperCase().replaceAll('-', '_')}_SERVERS`
+
+/**
+ * The gateway's blocks for the downstream services: an upstream each, and its /<name>/ location
+ * with one retry of an idempotent request nginx itself failed (see the template). `servers` gives
+ * the inside of each upstream: static addresses natively, a `${<SERVICE>_SERVERS}` placeholder in
+ * the template's static copy for compose and Kubernetes.
+ */
+export function downstreamBlocks(
+  services: readonly string[],
+  servers: (service: string) => string,
+): { upstreams: string; locations: string } {
+  for (const s of services)
+    if (!SERVICE_NAME.test(s)) throw new Error(`not a service name: ${JSON.stringify(s)}`)
+  const upstreams = services.map(
+    (s) => `upstream ${s} {\n  zone ${s} 64k;\n  ${servers(s)}\n  keepalive 64;\n}\n`,
+  )
+  const locations = services.map(
+    (s) =>
+      `  location /${s}/ { proxy_pass http://${s}; error_page 502 504 = @${s}_again; }\n` +
+      `  location @${s}_again {\n` +
+      `    if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }\n` +
+      `    proxy_pass http://${s};\n` +
+      `  }\n`,
+  )
+  return { upstreams: upstreams.join(''), locations: locations.join('') }
+}
+
+/** The lines between `# BEGIN <name>` and `# END <name>` in the template (markers excluded). */
+const REGION = (name: string) =>
+  new RegExp(`(^[ \\t]*# BEGIN ${name}\\n)([\\s\\S]*?)(^[ \\t]*# END ${name}\\n)`, 'm')
+
+export function templateRegion(template: string, name: string): string {
+  const match = REGION(name).exec(template)
+  if (!match) throw new Error(`the gateway template has no "# BEGIN ${name}" … "# END ${name}" region`)
+  return match[2]!
+}
+
+function replaceRegion(template: string, name: string, body: string): string {
+  templateRegion(template, name)
+  return template.replace(
+    REGION(name),
+    (_whole, begin: string, _old: string, end: string) => begin + body + end,
+  )
+}
+
+/**
+ * Fills infra/nginx/authlab.conf.template for native processes (static upstream addresses). Every
+ * service of DOWNSTREAM_SERVICES and of `upstreams` gets its upstream and location, generated here;
+ * one with no address (not started, or no replica active) answers 502.
+ */
 export async function renderGatewayConfig(layout: GatewayLayout): Promise<string> {
-  const template = await readFile(TEMPLATE, 'utf8')
+  const template = await readFile(GATEWAY_TEMPLATE, 'utf8')
+  const services = [...new Set([...DOWNSTREAM_SERVICES, ...Object.keys(layout.upstreams)])]
+  const blocks = downstreamBlocks(services, (s) => serverLines(layout.upstreams[s] ?? []))
   const values: Record<string, string> = {
     GATEWAY_LISTEN: layout.listen,
     NGINX_RESOLVER: '',
     // Plain HTTP on loopback natively; docker compose terminates TLS here.
     GATEWAY_TLS: '',
     AUTH_SERVERS: serverLines(layout.auth),
-    ORDERS_SERVERS: serverLines(layout.upstreams.orders ?? []),
-    PROFILE_SERVERS: serverLines(layout.upstreams.profile ?? []),
     GATEWAY_LOGIN_RATE: layout.loginRate ?? GATEWAY_DEFAULTS.loginRate,
     GATEWAY_LOGIN_BURST: String(layout.loginBurst ?? GATEWAY_DEFAULTS.loginBurst),
     // startNginx fills ${STATIC_DIR} with where it copied GATEWAY_STATIC_DIRS.
     DEMO_ROOT: '$' + '{STATIC_DIR}/demo',
   }
   // ${ACCESS_LOG} and ${STATIC_DIR} are left for startNginx, which owns its prefix.
-  const rendered = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
+  const filled = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
+  const rendered = replaceRegion(
+    replaceRegion(filled, 'downstream upstreams', blocks.upstreams),
+    'downstream locations',
+    blocks.locations,
+  )
   // In the containers these lines are a file of their own in conf.d, at the same (http) level.
   return `${realIpDirectives(layout.trustedProxies)}${rendered}`
 }

@@ -3,7 +3,18 @@ export {
   type ClusterOptions,
   DOWNSTREAM_SERVICES,
   ServiceProcess,
+  serviceEntry,
   startCluster,
   UNLIMITED_LOGINS_ENV,
+  waitForGateway,
 } from './cluster.ts'
-export { type GatewayLayout, realIpDirectives, renderGatewayConfig } from './gateway.ts'
+export {
+  downstreamBlocks,
+  GATEWAY_STATIC_DIRS,
+  GATEWAY_TEMPLATE,
+  type GatewayLayout,
+  realIpDirectives,
+  renderGatewayConfig,
+  serversVariable,
+  templateRegion,
+} from './gateway.ts'

@@ -58,7 +58,7 @@ test('the scraped series name their replica: traffic through the gateway shows u
   assert.deepEqual(perReplica.map((r) => r.metric.replica).sort(), ['orders-1', 'orders-2'])
 })
 
-const INFRA = new URL('../../../infra/', import.meta.url).pathname
+const INFRA = join(import.meta.dirname, '../../../infra')
 
 test("promtool accepts the compose profile's Prometheus configuration (DNS discovery of every service)", () => {
   const out = execFileSync('promtool', ['check', 'config', join(INFRA, 'prometheus/prometheus.yml')], {

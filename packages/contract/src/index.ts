@@ -76,3 +76,12 @@ export function basicAuthorization(id: string, secret: string): string {
   const encode = (s: string) => new URLSearchParams({ s }).toString().slice(2)
   return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`
 }
+
+/**
+ * The downstream services behind the gateway: each its own process and path prefix (/<name>/…).
+ * The one list: the native runner starts and routes these (packages/cluster), and a test holds
+ * the static gateway template, compose and Kubernetes to the same names
+ * (packages/cluster/test/gateway.test.ts).
+ */
+export const DOWNSTREAM_SERVICES = ['orders', 'profile'] as const
+export type DownstreamService = (typeof DOWNSTREAM_SERVICES)[number]

@@ -216,7 +216,7 @@ test("NODE_ENV=production refuses a development key-encryption key (built-in, co
 })
 
 test('the auth process started with NODE_ENV=production and no key-encryption key of its own exits 1, naming the variables', () => {
-  const server = new URL('../src/server.ts', import.meta.url).pathname
+  const server = join(import.meta.dirname, '../src/server.ts')
   for (const kek of [{}, { KEY_ENCRYPTION_KEY: composeDefault }]) {
     const { status, stderr } = spawnSync(process.execPath, [server], {
       // Nothing listens at these addresses: the refusal comes before any connection.

@@ -16,8 +16,8 @@ import { introspect, registerAndLogin, type Stores, startStores, stopStores, tes
 // Migrating is its own one-shot step (src/cli/migrate.ts), run as the schema owner before auth
 // starts; auth never gets DATABASE_MIGRATION_URL and refuses to start on an unmigrated schema.
 
-const MIGRATE = new URL('../src/cli/migrate.ts', import.meta.url).pathname
-const SERVER = new URL('../src/server.ts', import.meta.url).pathname
+const MIGRATE = join(import.meta.dirname, '../src/cli/migrate.ts')
+const SERVER = join(import.meta.dirname, '../src/server.ts')
 
 const versions = async () =>
   (await readdir(MIGRATIONS_DIR))

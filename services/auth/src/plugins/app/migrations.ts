@@ -8,7 +8,7 @@ import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { MigrateConfig } from '../../config.ts'
 
-export const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url).pathname
+export const MIGRATIONS_DIR = join(import.meta.dirname, '../../../migrations')
 // Any constant works; it only has to be the same for every migrate command running at once
 // (the init containers of several auth pods).
 const MIGRATION_LOCK = 0x61757468
