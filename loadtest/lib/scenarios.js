@@ -70,7 +70,7 @@ export function pathFor(service, mode) {
  * @returns {Record<string, string>}
  */
 export function headersFor(mode, login) {
-  const kind = CREDENTIAL[mode]
+  const kind = CREDENTIAL[/** @type {keyof typeof CREDENTIAL} */ (mode)]
   if (kind === 'bearer') return { authorization: `Bearer ${login.accessToken}` }
   // Under both names: compose runs with COOKIE_SECURE (`__Host-sid`), the native cluster without
   // (`sid`); each service reads only the one it sets.
@@ -110,3 +110,68 @@ export function durationSeconds(text) {
   if (value.length === 0) throw new Error('empty duration')
   return total
 }
+
+/**
+ * The modes a k6 run covers: every mode, or the comma-separated subset `text` names. An unknown name
+ * is an error: it would otherwise be sent to `/orders/<typo>/me` and read as a failing mode.
+ * @param {string | undefined} text
+ * @returns {string[]}
+ */
+export function parseModes(text) {
+  if (text === undefined || text.trim() === '') return [...MODES]
+  const modes = text.split(',').map((m) => m.trim())
+  const known = /** @type {readonly string[]} */ (MODES)
+  for (const mode of modes)
+    if (!known.includes(mode)) throw new Error(`unknown mode "${mode}" (the modes: ${MODES.join(', ')})`)
+  return modes
+}
+
+/**
+ * The token profile `name` names; an unknown name is an error, not a silent default.
+ * @param {string} name
+ * @returns {{ logins: number, tokensPerLogin: number }}
+ */
+export function tokenProfile(name) {
+  if (name !== 'warm' && name !== 'cold') throw new Error(`TOKEN_PROFILE must be warm or cold, not "${name}"`)
+  return TOKEN_PROFILES[name]
+}
+
+/**
+ * The mode a throughput iteration measures: its scenario's, where the scenario is named after a
+ * mode (throughput.js names each of its scenarios after its mode). Otherwise `k6 run --duration`
+ * (or `--vus`, `--iterations`, `--stage`) replaced the script's scenarios with one called `default`,
+ * and the modes take turns, iteration by iteration, so that no request goes to an undefined mode.
+ * @param {string} scenario
+ * @param {readonly string[]} modes
+ * @param {number} iteration
+ * @returns {string}
+ */
+export function modeFor(scenario, modes, iteration) {
+  if (modes.includes(scenario)) return scenario
+  const mode = modes[iteration % modes.length]
+  if (mode === undefined) throw new Error('no mode to measure')
+  return mode
+}
+
+/**
+ * The logins (indices into a pool of `logins`) virtual user `vu` (1-based) of `vus` sends and,
+ * when their access tokens expire, refreshes. A k6 VU shares no memory with the others, and a
+ * rotated refresh token presented again after the auth service's REFRESH_REUSE_GRACE_MS revokes its
+ * whole login; so with at least as many logins as VUs, every login belongs to exactly one VU. With
+ * fewer (the warm profile), a login's VUs all see its token expire at the same moment and refresh
+ * it within that grace, which hands each of them the same successor.
+ * @param {number} vu
+ * @param {number} vus
+ * @param {number} logins
+ * @returns {number[]}
+ */
+export function loginsOf(vu, vus, logins) {
+  if (!(logins >= 1)) throw new Error('the pool has no login')
+  const owners = Math.max(1, Math.min(logins, vus))
+  const owned = []
+  for (let l = Math.max(0, vu - 1) % owners; l < logins; l += owners) owned.push(l)
+  return owned
+}
+
+/** The header that proves a cookie-authenticated request is not cross-site (@authlab/contract's). */
+export const CSRF_HEADER = 'x-authlab-csrf'

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { RedisTopologyMode } from '@authlab/servers'
+import type { RedisMode } from '@authlab/clients'
 import { measureTopologies } from './failover.ts'
 import { renderTopologiesMarkdown } from './report.ts'
 
@@ -18,7 +18,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
   },
 })
-const topologies = values.topologies.split(',') as RedisTopologyMode[]
+const topologies = values.topologies.split(',') as RedisMode[]
 const started = Date.now()
 const runs = await measureTopologies({
   topologies,

@@ -1,7 +1,7 @@
-import { createRedis, redisReady, redisTopology } from '@authlab/clients'
+import { createRedis, type RedisMode, redisReady, redisTopology } from '@authlab/clients'
 import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
 import { hashSessionId, keys, RevocationWriter } from '@authlab/revocation'
-import type { RedisTopology, RedisTopologyMode } from '@authlab/servers'
+import type { RedisTopology } from '@authlab/servers'
 import { headersFor, MODES, pathFor, SERVICES } from '../lib/scenarios.js'
 import { type Login, login, type Mode } from './credentials.ts'
 import type { FailoverModeOutcome, TopologyFailover } from './results.ts'
@@ -260,7 +260,7 @@ async function waitCost(
  * servers, then its primary killed under load (runFailover). One cluster at a time.
  */
 export async function measureTopologies(opts: {
-  topologies: readonly RedisTopologyMode[]
+  topologies: readonly RedisMode[]
   quick: boolean
   log: (line: string) => void
 }): Promise<TopologyFailover[]> {

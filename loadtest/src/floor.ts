@@ -32,7 +32,7 @@ const WINDOW_S = 0.75
 const WARMUP_S = 0.25
 /** Per side: each replica has its own generator and connections. */
 const CONNECTIONS = 12
-const SERVER = new URL('./floor-server.ts', import.meta.url).pathname
+const SERVER = join(import.meta.dirname, 'floor-server.ts')
 
 const cluster = await startCluster({
   replicas: 1,

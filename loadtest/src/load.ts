@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { findBinary, hasBinary } from '@authlab/servers'
 
 const run = promisify(execFile)
-const WORKER = new URL('./load-worker.ts', import.meta.url).pathname
+const WORKER = join(import.meta.dirname, 'load-worker.ts')
 
 export interface PooledRequest {
   path: string
@@ -109,7 +109,7 @@ export class LoadGenerator {
   }
 }
 
-const REPO_TOOLS = new URL('../../.tools/bin/', import.meta.url).pathname
+const REPO_TOOLS = join(import.meta.dirname, '../../.tools/bin')
 
 /** vegeta from $VEGETA, the project's .tools/bin (where setup installs it), or PATH. */
 export function vegetaBinary(): string | undefined {

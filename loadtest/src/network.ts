@@ -2,12 +2,13 @@
 // what each mode pays per request when those are a network hop away instead of on loopback.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
 import { findBinary, hasBinary } from '@authlab/servers'
 import { pinned } from './load.ts'
 
-const RELAY_SOURCE = new URL('../relay/', import.meta.url).pathname
-const TOOLS_BIN = new URL('../../.tools/bin/', import.meta.url).pathname
+const RELAY_SOURCE = join(import.meta.dirname, '../relay')
+const TOOLS_BIN = join(import.meta.dirname, '../../.tools/bin')
 
 /**
  * Why the kernel cannot delay packets here (undefined when it can): network namespaces need
@@ -29,8 +30,8 @@ export function netemUnavailable(): string | undefined {
 
 /** The relay binary, built from loadtest/relay with the Go toolchain when missing or stale. */
 export function relayBinary(): string {
-  const bin = `${TOOLS_BIN}delay-relay`
-  const source = `${RELAY_SOURCE}main.go`
+  const bin = join(TOOLS_BIN, 'delay-relay')
+  const source = join(RELAY_SOURCE, 'main.go')
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(source).mtimeMs) return bin
   const go = hasBinary('go', ['/usr/local/go/bin']) ? findBinary('go', ['/usr/local/go/bin']) : undefined
   if (!go) throw new Error('the delay relay needs Go to build it (scripts/setup.sh does when Go is present)')

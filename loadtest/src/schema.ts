@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { Results } from './results.ts'
 
-export const SCHEMA_FILE = new URL('../results.schema.json', import.meta.url).pathname
+export const SCHEMA_FILE = join(import.meta.dirname, '../results.schema.json')
 
 /** results.schema.json as the TypeBox definition yields it (what `pnpm … schema` writes). */
 export function schemaJson(): string {

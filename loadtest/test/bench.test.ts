@@ -15,7 +15,6 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
   t.after(() => rm(out, { recursive: true, force: true }))
   const { results, dir } = await runBench({
     profile: 'smoke',
-    generator: 'native',
     outDir: out,
     log: (l) => t.diagnostic(l),
   })

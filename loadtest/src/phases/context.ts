@@ -1,7 +1,7 @@
 // What every phase of a bench run works with: the options and profile, the cluster and the clients
 // it holds open, the load generator, progress logging, and what earlier phases produced.
+import type { RedisMode } from '@authlab/clients'
 import type { Cluster } from '@authlab/cluster'
-import type { RedisTopologyMode } from '@authlab/servers'
 import type { Redis } from 'ioredis'
 import type { Login, TokenProfile } from '../credentials.ts'
 import type { LoadGenerator } from '../load.ts'
@@ -13,11 +13,10 @@ export interface BenchOptions {
   gateway?: string
   redisUrl?: string
   /** The native cluster's Redis: one server (default), a Sentinel set or a Redis Cluster. */
-  redisMode?: RedisTopologyMode
+  redisMode?: RedisMode
   /** overrides the profile's failover phase (each Redis topology's primary killed under load) */
   failover?: boolean
   maxReplicas?: number
-  generator: 'native' | 'k6'
   /** overrides the profile's network delays (ms one way); [] skips the network phase */
   delaysMs?: number[]
   /** seeds the window order (a fresh one per run when absent; written to results.json to replay) */
@@ -48,7 +47,7 @@ export interface BenchContext extends Held {
   readonly runId: string
   readonly startedAt: string
   readonly seed: number
-  readonly redisMode: RedisTopologyMode
+  readonly redisMode: RedisMode
   /** replica counts measured, in order; [0] against a gateway */
   readonly sweep: number[]
   /** what the bench did not measure, and why: results.json's `skipped`, in the order found */

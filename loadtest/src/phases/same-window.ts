@@ -86,14 +86,14 @@ async function sameWindowReading(
   return reading(cluster, sides, before, { cpu: cpuAfter, switches: switchesAfter }, result)
 }
 
-/** The same-window repetitions of one cell; undefined where they cannot run (no cluster, or k6). */
+/** The same-window repetitions of one cell; undefined where they cannot run (no cluster). */
 export async function sameWindow(
   ctx: BenchContext,
   random: () => number,
   cell: Cell,
 ): Promise<SameWindow | undefined> {
   const cluster = ctx.cluster
-  if (!(cluster && ctx.opts.generator !== 'k6' && ctx.profile.sameWindowRepetitions > 0)) return undefined
+  if (!(cluster && ctx.profile.sameWindowRepetitions > 0)) return undefined
   return measureSameWindow({
     repetitions: ctx.profile.sameWindowRepetitions,
     random,

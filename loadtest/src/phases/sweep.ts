@@ -2,7 +2,6 @@
 // interleaved repetitions, the same-window ratios, and latency at one fixed arrival rate.
 import { MODES } from '../../lib/scenarios.js'
 import { type Mode, requestPool, type TokenProfile } from '../credentials.ts'
-import { k6Saturate } from '../k6.ts'
 import { fixedRate, type LoadResult, type PooledRequest, vegetaBinary } from '../load.ts'
 import { measureWindow } from '../measure.ts'
 import { CONNECTIONS } from '../profiles.ts'
@@ -52,11 +51,12 @@ function measuredAt(ctx: BenchContext, tp: TokenProfile, replicas: number): bool
   return tp !== 'cold' || ctx.profile.coldAtEveryCount || replicas === largest(ctx)
 }
 
-/** One saturating window, with the native generator or the user's k6. */
-function saturatingWindow(ctx: BenchContext, mode: Mode, tp: TokenProfile, requests: PooledRequest[]) {
-  return ctx.opts.generator === 'k6'
-    ? k6Saturate(ctx.base, mode, tp, ctx.profile.windowS, CONNECTIONS)
-    : ctx.generator.saturate(ctx.base, requests, { connections: CONNECTIONS, durationS: ctx.profile.windowS })
+/** One saturating window. */
+function saturatingWindow(ctx: BenchContext, requests: PooledRequest[]) {
+  return ctx.generator.saturate(ctx.base, requests, {
+    connections: CONNECTIONS,
+    durationS: ctx.profile.windowS,
+  })
 }
 
 /** Every mode in a fresh order per repetition, each window preceded by its own warm-up. */
@@ -75,7 +75,7 @@ function repetitions(ctx: BenchContext, random: () => number, cell: Cell): Promi
         ctx.redisNodes.length ? ctx.redisNodes : undefined,
         ctx.backgroundCallsPerS,
         cell.active,
-        () => saturatingWindow(ctx, mode, cell.tp, requests),
+        () => saturatingWindow(ctx, requests),
       )
     },
     log: cell.log,
@@ -159,7 +159,7 @@ async function measureCell(ctx: BenchContext, sweep: Sweep, cell: Cell): Promise
     replicas: cell.replicas,
     tokenProfile: cell.tp,
     algorithm: 'EdDSA',
-    generator: ctx.opts.generator === 'k6' ? 'k6 (throughput.js)' : 'autocannon',
+    generator: 'autocannon',
     latencyGenerator: sweep.latencyGenerator,
     modes,
     order: measured.order,
