@@ -15,7 +15,6 @@ export {
   parseHostList,
   type RedisClient,
   type RedisClientOptions,
-  type RedisMode,
   type RedisTopologyEnv,
   redisClient,
   redisReady,
@@ -23,3 +22,4 @@ export {
   writeReplicated,
 } from './redis.ts'
 export { asStoreError, type Store, storeUnavailableReason } from './unavailable.ts'
+export type { RedisMode } from '@authlab/contract'

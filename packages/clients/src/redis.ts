@@ -1,3 +1,4 @@
+import type { RedisMode } from '@authlab/contract'
 import calculateSlot from 'cluster-key-slot'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -6,8 +7,6 @@ import { ClientOptionsError, RedisNotReplicatedError } from './errors.ts'
 import { hangTimeoutOf, watchForHangs } from './hang-watchdog.ts'
 import { markUnanswered } from './redis-origin.ts'
 
-/** Where the shared state lives: one server, a Sentinel-managed primary, or a Redis Cluster. */
-export type RedisMode = 'standalone' | 'sentinel' | 'cluster'
 
 /** Every topology through one type: the commands authlab sends work on both. */
 export type RedisClient = Redis | Cluster

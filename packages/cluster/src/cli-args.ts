@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import type { RedisTopology } from '@authlab/servers'
+import type { RedisMode } from '@authlab/contract'
 
 export const USAGE = `Usage: pnpm cluster [options]
 
@@ -21,7 +21,7 @@ export class UsageError extends Error {}
 export interface CliOptions {
   replicas: number
   port: number
-  redisMode: RedisTopology['mode']
+  redisMode: RedisMode
   prometheus: boolean
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { DOWNSTREAM_SERVICES } from '@authlab/contract'
+import { DOWNSTREAM_SERVICES, type RedisMode } from '@authlab/contract'
 import {
   freePort,
   ManagedProcess,
@@ -64,7 +64,7 @@ export interface ClusterOptions {
    * Where the shared state lives: one Redis (default), a primary with 2 replicas and 3 sentinels,
    * or a Redis Cluster of 3 primaries with a replica each (REDIS_MODE).
    */
-  redisMode?: RedisTopology['mode']
+  redisMode?: RedisMode
   /** Environment for every service process (same variable names as the code and compose). */
   env?: Record<string, string>
   /**

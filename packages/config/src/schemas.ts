@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { REDIS_MODES } from '@authlab/contract'
 import { Type } from 'typebox'
 
 // Fragments shared by every service so a variable means the same thing everywhere:
@@ -57,7 +58,7 @@ export const RedisEnv = {
     description:
       "`redis://` or `rediss://` (TLS) URL with the service's Redis user and password, which every mode uses. In standalone mode it is also the server; in cluster mode its host is the seed node when REDIS_CLUSTER_NODES is empty.",
   }),
-  REDIS_MODE: Type.Union([Type.Literal('standalone'), Type.Literal('sentinel'), Type.Literal('cluster')], {
+  REDIS_MODE: Type.Union(REDIS_MODES.map((mode) => Type.Literal(mode)), {
     default: 'standalone',
     description:
       "How Redis is deployed: `standalone` is REDIS_URL's server; `sentinel` asks REDIS_SENTINELS for the primary named REDIS_SENTINEL_NAME; `cluster` is a Redis Cluster found from REDIS_CLUSTER_NODES.",

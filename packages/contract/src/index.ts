@@ -85,3 +85,10 @@ export function basicAuthorization(id: string, secret: string): string {
  */
 export const DOWNSTREAM_SERVICES = ['orders', 'profile'] as const
 export type DownstreamService = (typeof DOWNSTREAM_SERVICES)[number]
+
+/**
+ * How Redis is deployed (REDIS_MODE): one server, a Sentinel-managed primary, or a Redis Cluster.
+ * One list for the configuration schema, the clients that connect and the servers tests start.
+ */
+export const REDIS_MODES = ['standalone', 'sentinel', 'cluster'] as const
+export type RedisMode = (typeof REDIS_MODES)[number]

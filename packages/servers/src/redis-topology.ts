@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { RedisMode } from '@authlab/contract'
 import { findBinary, freePort, ManagedProcess, waitUntil } from './process.ts'
 import { type RedisServer, redisPing, startNativeRedis } from './redis.ts'
 import { newRedisPasswords, type RedisPasswords, type RedisRole, redisUrlFor } from './redis-acl.ts'
@@ -16,12 +17,7 @@ const run = promisify(execFile)
  * REDIS_SENTINELS or REDIS_CLUSTER_NODES) and the same ACL users (infra/redis/users.acl).
  */
 export interface RedisTopology {
-  /**
-   * @authlab/clients' RedisMode, spelt out: this package cannot import it, since the clients' own
-   * tests start their servers with this package (a cycle tsc -b refuses). loadtest/test checks the
-   * two stay the same type.
-   */
-  readonly mode: 'standalone' | 'sentinel' | 'cluster'
+  readonly mode: RedisMode
   /** Every data node (primaries and replicas); which is which changes with failovers. */
   readonly nodes: readonly RedisServer[]
   /** The environment a service connects with, as one of the ACL users. */
@@ -320,7 +316,7 @@ export function standaloneTopology(node: RedisServer): RedisTopology {
   }
 }
 
-export async function startRedisTopology(mode: RedisTopology['mode']): Promise<RedisTopology> {
+export async function startRedisTopology(mode: RedisMode): Promise<RedisTopology> {
   if (mode === 'cluster') return startRedisCluster()
   if (mode === 'sentinel') return startRedisSentinel()
   return standaloneTopology(await startNativeRedis())
