@@ -1,3 +1,4 @@
+export type { RedisMode } from '@authlab/contract'
 export {
   ClientOptionsError,
   RedisNotReplicatedError,
@@ -22,4 +23,3 @@ export {
   writeReplicated,
 } from './redis.ts'
 export { asStoreError, type Store, storeUnavailableReason } from './unavailable.ts'
-export type { RedisMode } from '@authlab/contract'

@@ -7,7 +7,6 @@ import { ClientOptionsError, RedisNotReplicatedError } from './errors.ts'
 import { hangTimeoutOf, watchForHangs } from './hang-watchdog.ts'
 import { markUnanswered } from './redis-origin.ts'
 
-
 /** Every topology through one type: the commands authlab sends work on both. */
 export type RedisClient = Redis | Cluster
 

@@ -58,11 +58,14 @@ export const RedisEnv = {
     description:
       "`redis://` or `rediss://` (TLS) URL with the service's Redis user and password, which every mode uses. In standalone mode it is also the server; in cluster mode its host is the seed node when REDIS_CLUSTER_NODES is empty.",
   }),
-  REDIS_MODE: Type.Union(REDIS_MODES.map((mode) => Type.Literal(mode)), {
-    default: 'standalone',
-    description:
-      "How Redis is deployed: `standalone` is REDIS_URL's server; `sentinel` asks REDIS_SENTINELS for the primary named REDIS_SENTINEL_NAME; `cluster` is a Redis Cluster found from REDIS_CLUSTER_NODES.",
-  }),
+  REDIS_MODE: Type.Union(
+    REDIS_MODES.map((mode) => Type.Literal(mode)),
+    {
+      default: 'standalone',
+      description:
+        "How Redis is deployed: `standalone` is REDIS_URL's server; `sentinel` asks REDIS_SENTINELS for the primary named REDIS_SENTINEL_NAME; `cluster` is a Redis Cluster found from REDIS_CLUSTER_NODES.",
+    },
+  ),
   REDIS_SENTINELS: Type.String({
     default: '',
     description: 'Sentinel mode, where it is required: the sentinels, as comma-separated `host:port`.',
