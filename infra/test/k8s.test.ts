@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { before, test } from 'node:test'
+import { DOWNSTREAM_SERVICES } from '@authlab/contract'
 import { parse, parseAllDocuments } from 'yaml'
 
 // The Kubernetes manifests (infra/k8s), for real: kustomize renders the base and the local overlay,
@@ -171,7 +172,7 @@ const workload = (objects: K8sObject[], name: string) => {
   return found
 }
 const containersOf = (pod: PodSpec) => [...(pod.initContainers ?? []), ...pod.containers]
-const SERVICES = ['auth', 'orders', 'profile'] as const
+const SERVICES = ['auth', ...DOWNSTREAM_SERVICES] as const
 
 test('kustomize renders the base and the local overlay, and kubeconform finds every object valid in strict mode', {
   skip,

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
-import { startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
+import { DOWNSTREAM_SERVICES, startCluster, UNLIMITED_LOGINS_ENV } from '@authlab/cluster'
 import { hasBinary } from '@authlab/servers'
 import { MODES } from '../lib/scenarios.js'
 import { credentialPool, type Mode, servicePool } from './credentials.ts'
@@ -64,7 +64,7 @@ async function window(requests: Parameters<LoadGenerator['saturate']>[1], sides:
   const us = (name: string) => 1000 * ((after[name] ?? 0) - (before[name] ?? 0))
   const cpu: Record<string, number> = {}
   const wakeups: Record<string, number> = {}
-  for (const s of ['orders', 'profile']) {
+  for (const s of DOWNSTREAM_SERVICES) {
     cpu[s] = us(`${s}-1`) / perSide
     wakeups[s] = ((switchesAfter[`${s}-1`] ?? 0) - (switchesBefore[`${s}-1`] ?? 0)) / perSide
   }

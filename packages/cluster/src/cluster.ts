@@ -429,6 +429,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         ...redis.envFor('auth'),
         // Not even from this process's own environment: auth refuses to hold the owner's URL.
         DATABASE_MIGRATION_URL: undefined,
+        // The replicas' setting: auth would warn about a variable it does not know.
+        AUTH_URL: undefined,
       },
       logDir,
     )

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { AuthConfigSchema } from '@authlab/auth'
 import { DocumentedDefault } from '@authlab/config'
+import { DOWNSTREAM_SERVICES } from '@authlab/contract'
 import { DownstreamConfigSchema } from '@authlab/downstream'
 
 /** One configuration schema (a TypeBox object: JSON Schema) and the services that read it. */
@@ -12,8 +13,8 @@ export interface ServiceSchema {
 /** The page's services, in its order. */
 export const SERVICE_SCHEMAS: readonly ServiceSchema[] = [
   { services: ['auth'], schema: AuthConfigSchema },
-  // orders and profile are one downstream service (packages/downstream) under two names.
-  { services: ['orders', 'profile'], schema: DownstreamConfigSchema },
+  // Every downstream service is packages/downstream under its own name.
+  { services: DOWNSTREAM_SERVICES, schema: DownstreamConfigSchema },
 ]
 
 export const PAGE_PATH = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url))
