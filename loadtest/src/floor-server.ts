@@ -102,7 +102,7 @@ app.addHook('onClose', async () => raw.close())
 
 // The mode routes' own metrics, found by name: a floor request pays what a mode request pays for them.
 type Labels = { mode?: string; outcome?: string }
-// Declared by @authlab/config's metrics plugin, which this file reaches only through the app.
+// Declared by @authlab/service-kit's metrics plugin, which this file reaches only through the app.
 const registry = (app as unknown as { metricsRegistry: { getSingleMetric(name: string): unknown } })
   .metricsRegistry
 const decisions = registry.getSingleMetric('authlab_auth_decisions_total') as unknown as {

@@ -57,7 +57,7 @@ export function parseHostList(list: string): HostPort[] {
     })
 }
 
-/** The topology variables of `RedisEnv` (@authlab/config), as the code and compose name them. */
+/** The topology variables of `RedisEnv` (@authlab/service-kit), as the code and compose name them. */
 export interface RedisTopologyEnv {
   REDIS_URL: string
   REDIS_MODE: RedisMode

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { DocumentedDefault } from '@authlab/config'
+import { DocumentedDefault } from '@authlab/service-kit'
 import {
   configVariables,
   ENV_EXAMPLE_PATH,

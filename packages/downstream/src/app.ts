@@ -1,12 +1,12 @@
 import { redisClient, redisTopology } from '@authlab/clients'
+import { CSRF_HEADER, cookieNames, MODES } from '@authlab/contract'
 import {
   ErrorBody,
   errorHandler,
   metrics as metricsPlugin,
   serverOptions,
   unroutedRequests,
-} from '@authlab/config'
-import { CSRF_HEADER, cookieNames, MODES } from '@authlab/contract'
+} from '@authlab/service-kit'
 import { verify } from '@authlab/verify'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'

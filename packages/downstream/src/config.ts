@@ -1,5 +1,5 @@
-import { JwtEnv, loadConfig, RedisEnv, ServerEnv } from '@authlab/config'
 import { DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
+import { JwtEnv, loadConfig, RedisEnv, ServerEnv } from '@authlab/service-kit'
 import { type Static, Type } from 'typebox'
 
 export const DownstreamConfigSchema = Type.Object({

@@ -1,4 +1,4 @@
-import { warnUnknownVariables } from '@authlab/config'
+import { warnUnknownVariables } from '@authlab/service-kit'
 import closeWithGrace from 'close-with-grace'
 import { buildDownstreamApp } from './app.ts'
 import { DownstreamConfigSchema, loadDownstreamConfig } from './config.ts'

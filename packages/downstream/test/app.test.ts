@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, type TestContext, test } from 'node:test'
-import { unknownVariables } from '@authlab/config'
 import { cookieNames, MODES } from '@authlab/contract'
 import { type RedisServer, seriesValue, startRedis } from '@authlab/servers'
+import { unknownVariables } from '@authlab/service-kit'
 import { buildDownstreamApp, DownstreamConfigSchema, loadDownstreamConfig } from '../src/index.ts'
 
 let redis: RedisServer

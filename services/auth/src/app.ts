@@ -1,4 +1,4 @@
-import { metrics, serverOptions, unroutedRequests } from '@authlab/config'
+import { metrics, serverOptions, unroutedRequests } from '@authlab/service-kit'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AuthConfig } from './config.ts'

@@ -1,5 +1,12 @@
-import { ConfigInvalidError, JwtEnv, loadConfig, PostgresEnv, RedisEnv, ServerEnv } from '@authlab/config'
 import { DEV_INTROSPECTION_CLIENT } from '@authlab/contract'
+import {
+  ConfigInvalidError,
+  JwtEnv,
+  loadConfig,
+  PostgresEnv,
+  RedisEnv,
+  ServerEnv,
+} from '@authlab/service-kit'
 import { type Static, Type } from 'typebox'
 import { loadKeks } from './plugins/app/key-seal.ts'
 

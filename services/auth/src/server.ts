@@ -1,4 +1,4 @@
-import { warnUnknownVariables } from '@authlab/config'
+import { warnUnknownVariables } from '@authlab/service-kit'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { AuthConfigSchema, loadAuthConfig } from './config.ts'

@@ -1,4 +1,4 @@
-import type { ErrorBody } from '@authlab/config'
+import type { ErrorBody } from '@authlab/service-kit'
 import { type Static, Type } from 'typebox'
 
 export const Credentials = Type.Object(

@@ -1,5 +1,5 @@
 import { asStoreError, storeUnavailableReason } from '@authlab/clients'
-import { ErrorBody, errorHandler } from '@authlab/config'
+import { ErrorBody, errorHandler } from '@authlab/service-kit'
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'

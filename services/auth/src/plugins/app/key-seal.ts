@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { ConfigInvalidError } from '@authlab/config'
+import { ConfigInvalidError } from '@authlab/service-kit'
 import type { AuthConfig } from '../../config.ts'
 import { KeyEncryptionKeyError } from '../../errors.ts'
 
