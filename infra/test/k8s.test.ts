@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { before, test } from 'node:test'
+import { MigrateConfigSchema } from '@authlab/auth'
 import { DOWNSTREAM_SERVICES } from '@authlab/contract'
 import { parse, parseAllDocuments } from 'yaml'
 
@@ -455,8 +456,7 @@ test("auth's pod migrates first, in an init container running compose's migrate 
   })
   assert.equal(compose.services.migrate!.image, compose.services.auth!.image, 'the auth image')
   assert.ok(!composeEnvironment('auth').has('DATABASE_MIGRATION_URL'), "compose's auth lacks it")
-  const migrateSchema = (await import(new URL('../../services/auth/src/config.ts', import.meta.url).href))
-    .MigrateConfigSchema as { properties: Record<string, unknown> }
+  const migrateSchema = MigrateConfigSchema
   for (const [name, rendered] of [
     ['base', base],
     ['overlays/local', local],

@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort, type NginxServer, startNginx } from '@authlab/servers'
 import { type Cluster, realIpDirectives, renderGatewayConfig, startCluster } from '../src/index.ts'
@@ -152,7 +153,7 @@ test('without GATEWAY_TRUSTED_PROXIES every client behind a front proxy shares i
 test('the native runner and the containers’ entry-point script write the same realip directives', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'authlab-realip-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  const script = join(import.meta.dirname, '../../../infra/nginx/trusted-proxies.sh')
+  const script = fileURLToPath(import.meta.resolve('@authlab/infra/nginx/trusted-proxies.sh'))
   for (const proxies of ['', '10.0.0.0/8', '10.0.0.0/8, 192.0.2.7,2001:db8::/32']) {
     await promisify(execFile)('sh', [script], {
       env: {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { type PrometheusServer, startPrometheus } from '@authlab/servers'
 import { type Cluster, startCluster } from '../src/index.ts'
 
@@ -58,14 +58,14 @@ test('the scraped series name their replica: traffic through the gateway shows u
   assert.deepEqual(perReplica.map((r) => r.metric.replica).sort(), ['orders-1', 'orders-2'])
 })
 
-const INFRA = join(import.meta.dirname, '../../../infra')
+const infraFile = (path: string) => fileURLToPath(import.meta.resolve(`@authlab/infra/${path}`))
 
 test("promtool accepts the compose profile's Prometheus configuration (DNS discovery of every service)", () => {
-  const out = execFileSync('promtool', ['check', 'config', join(INFRA, 'prometheus/prometheus.yml')], {
+  const out = execFileSync('promtool', ['check', 'config', infraFile('prometheus/prometheus.yml')], {
     encoding: 'utf8',
   })
   assert.match(out, /SUCCESS/)
-  const config = readFileSync(join(INFRA, 'prometheus/prometheus.yml'), 'utf8')
+  const config = readFileSync(infraFile('prometheus/prometheus.yml'), 'utf8')
   for (const job of cluster.scrapeJobs()) {
     assert.match(
       config,
@@ -83,7 +83,7 @@ test('every query of the provisioned Grafana dashboard runs on Prometheus and na
     const body = await (await fetch(`http://${job.targets[0]}${job.metricsPath}`)).text()
     for (const m of body.matchAll(/^# TYPE (\S+) /gm)) exported.add(m[1] as string)
   }
-  const dashboard = JSON.parse(readFileSync(join(INFRA, 'grafana/dashboards/authlab.json'), 'utf8')) as {
+  const dashboard = JSON.parse(readFileSync(infraFile('grafana/dashboards/authlab.json'), 'utf8')) as {
     panels: { title: string; targets: { expr: string }[] }[]
   }
   assert.ok(dashboard.panels.length >= 10)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -148,47 +148,4 @@ test('auth refuses DATABASE_MIGRATION_URL in its environment: only the migrate c
     },
   )
   assert.equal(loadAuthConfig({ DATABASE_MIGRATION_URL: '' }).DATABASE_MIGRATION_URL, undefined)
-})
-
-interface NativeCluster {
-  auth: { pid(): number; url: string }
-  postgres: { url: string }
-  close(): Promise<void>
-}
-
-test("the native runner migrates before it starts auth, and auth's process environment has no DATABASE_MIGRATION_URL", async (t) => {
-  // Imported by path: the cluster package is no dependency of auth's TypeScript project.
-  const { startCluster } = (await import(
-    new URL('../../../packages/cluster/src/index.ts', import.meta.url).href
-  )) as { startCluster: (opts: { services: string[]; replicas: number }) => Promise<NativeCluster> }
-  // Even one exported in the shell that runs the cluster does not reach auth.
-  const exported = process.env.DATABASE_MIGRATION_URL
-  process.env.DATABASE_MIGRATION_URL = 'postgres://owner:from-the-shell@127.0.0.1:1/authlab'
-  let cluster: NativeCluster
-  try {
-    cluster = await startCluster({ services: [], replicas: 0 })
-  } finally {
-    if (exported === undefined) delete process.env.DATABASE_MIGRATION_URL
-    else process.env.DATABASE_MIGRATION_URL = exported
-  }
-  t.after(() => cluster.close())
-  const environ = (await readFile(`/proc/${cluster.auth.pid()}/environ`, 'utf8')).split('\0')
-  const names = environ.map((entry) => entry.slice(0, entry.indexOf('=')))
-  assert.ok(names.includes('DATABASE_URL'), 'this is the environment of auth')
-  assert.ok(!names.includes('DATABASE_MIGRATION_URL'), 'auth never holds the owner URL')
-  const databaseUrl = new URL(
-    environ.find((e) => e.startsWith('DATABASE_URL='))!.slice('DATABASE_URL='.length),
-  )
-  assert.equal(databaseUrl.username, 'authlab_app')
-  assert.equal((await fetch(`${cluster.auth.url}/auth/readyz`)).status, 200)
-  const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 1 })
-  try {
-    const { rows } = await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY 1')
-    assert.deepEqual(
-      rows.map((r) => r.version),
-      await versions(),
-    )
-  } finally {
-    await pool.end()
-  }
 })
