@@ -29,3 +29,8 @@ export const IntrospectionClientError = createError(
   401,
 )
 export const KeyEncryptionKeyError = createError<[string]>('AUTHLAB_KEY_ENCRYPTION_KEY', '%s', 500)
+export const CurrentPasswordInvalidError = createError(
+  'AUTHLAB_CURRENT_PASSWORD_INVALID',
+  'The current password is wrong',
+  401,
+)

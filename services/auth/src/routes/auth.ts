@@ -22,6 +22,9 @@ import {
   TokenPair,
   UserView,
 } from '../schemas/auth.ts'
+import meRoutes from './me.ts'
+import passwordRoutes from './password.ts'
+import revokeRoutes from './revoke.ts'
 
 const errors = {
   400: ErrorResponse,
@@ -249,4 +252,9 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     clearCookies(reply)
     return reply.code(204).send(null)
   })
+
+  // RFC 7009 revocation, the caller's account and the password change: under this scope's no-store.
+  await fastify.register(revokeRoutes, { config })
+  await fastify.register(meRoutes, { config })
+  await fastify.register(passwordRoutes, { config })
 }

@@ -77,3 +77,48 @@ export const IntrospectResponse = Type.Object({
 
 /** Every error answer: the shared ErrorBody (registered by the http plugin), requestId included. */
 export const ErrorResponse = Type.Unsafe<Static<typeof ErrorBody>>({ $ref: 'ErrorBody#' })
+
+/**
+ * RFC 7009 §2.1. As for introspection, other parameters (a public client's `client_id`, …) are
+ * ignored rather than refused, and the hint only orders the lookups.
+ */
+export const RevokeBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 8192 }),
+    token_type_hint: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description:
+          '`access_token`, `refresh_token` or `session`; only a hint (RFC 7009 §2.1): an unknown or wrong one is ignored and every type is searched.',
+      }),
+    ),
+  },
+  { additionalProperties: true },
+)
+
+/** RFC 6749 §5.2, as RFC 7009 §2.2.1 answers errors; `code` and `requestId` as in every authlab error. */
+export const OAuthError = Type.Object(
+  {
+    error: Type.String({ description: '`invalid_request`, `temporarily_unavailable` or `server_error`' }),
+    error_description: Type.String(),
+    code: Type.String({ description: 'AUTHLAB_… for authlab errors, FST_… for the framework' }),
+    requestId: Type.String({ description: "the gateway's X-Request-Id, or one the service made" }),
+  },
+  { description: 'an RFC 6749 §5.2 error' },
+)
+
+/** The caller's own account. */
+export const MeView = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  username: Type.String({ description: 'the email the user registered (and logs in) with' }),
+  roles: Type.Array(Type.String()),
+})
+
+export const PasswordChangeBody = Type.Object(
+  {
+    // Bounded like every password, so a megabyte cannot make argon2 the denial of service.
+    currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+    newPassword: Credentials.properties.password,
+  },
+  { additionalProperties: false },
+)

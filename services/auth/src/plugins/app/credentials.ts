@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
-import { RefreshInvalidError, RefreshReusedError } from '../../errors.ts'
+import { InvalidCredentialsError, RefreshInvalidError, RefreshReusedError } from '../../errors.ts'
 import type { LoginRef } from './revocations.ts'
 import type { User } from './users.ts'
 
@@ -95,8 +95,9 @@ export class Credentials {
     const now = Date.now()
     const expiresAt = now + c.SESSION_ABSOLUTE_TTL_S * 1000
     const access = await inTransaction(this.#fastify.pg, async (db) => {
-      // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll).
-      await db.query('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [user.id])
+      // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll) and a
+      // password change, after which a login verified against the old password is refused.
+      if (!(await this.#fastify.users.stillCurrent(db, user))) throw new InvalidCredentialsError()
       const access = this.#accessTimes()
       await db.query(
         `INSERT INTO logins (id, user_id, session_hash, created_at, expires_at, access_expires_at)
@@ -217,6 +218,12 @@ export default fp(
   {
     name: 'authlab-credentials',
     fastify: '5.x',
-    dependencies: ['authlab-postgres', 'authlab-redis', 'authlab-keys', 'authlab-revocations'],
+    dependencies: [
+      'authlab-postgres',
+      'authlab-redis',
+      'authlab-keys',
+      'authlab-users',
+      'authlab-revocations',
+    ],
   },
 )

@@ -27,6 +27,13 @@ async function httpPlugin(fastify: FastifyInstance) {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
           introspectionClient: { type: 'http', scheme: 'basic' },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'sid',
+            description:
+              '`__Host-sid` with COOKIE_SECURE; a state-changing request also needs x-authlab-csrf',
+          },
         },
       },
     },

@@ -24,10 +24,13 @@ export interface LoginRef {
   userId: string
 }
 
+/** Why a login was revoked: the log's `reason`, the metric's label. */
+export type RevokeReason = 'logout' | 'logout-all' | 'refresh-token-reuse' | 'revoke' | 'password-change'
+
 export interface RevokeRequest {
   userId: string
   loginIds: string[]
-  reason: 'logout' | 'logout-all' | 'refresh-token-reuse'
+  reason: RevokeReason
   /** The presented access token, denied by its own id too. */
   jti?: { jti: string; exp: number }
   /** logout-all: the per-user cut-off, epoch ms. */
@@ -50,13 +53,16 @@ export class Revocations {
     this.#config = config
   }
 
-  /** logout: the session, every JWT of the login (by login id, and the presented `jti`), the refresh family. */
-  logout(ref: LoginRef, jti?: RevokeRequest['jti']): Promise<void> {
+  /**
+   * logout (and RFC 7009 revocation, `reason` 'revoke'): the session, every JWT of the login (by
+   * login id, and the presented `jti`), the refresh family.
+   */
+  logout(ref: LoginRef, jti?: RevokeRequest['jti'], reason: RevokeReason = 'logout'): Promise<void> {
     return inTransaction(this.#pool, (db) =>
       this.revoke(db, {
         userId: ref.userId,
         loginIds: [ref.loginId],
-        reason: 'logout',
+        reason,
         ...(jti ? { jti } : {}),
       }),
     )
@@ -137,6 +143,17 @@ export class Revocations {
       entries.push({ kind: 'user', value: what.userId, cutoff: what.cutoffMs, expiresAt: latest })
     }
     return entries
+  }
+
+  /**
+   * The login exists and is not revoked, expired or not: a JWT it issued near its absolute expiry
+   * may outlive it, and is still worth denying.
+   */
+  async isUnrevoked(loginId: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('SELECT 1 FROM logins WHERE id = $1 AND revoked_at IS NULL', [
+      loginId,
+    ])
+    return rowCount === 1
   }
 
   /** The login, if it exists, is not revoked and has not expired (Postgres: the source of truth). */

@@ -1,8 +1,15 @@
+import { inTransaction } from '@authlab/clients'
 import { hash, verify } from '@node-rs/argon2'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
-import { EmailTakenError, InvalidCredentialsError } from '../../errors.ts'
+import {
+  CurrentPasswordInvalidError,
+  EmailTakenError,
+  InvalidCredentialsError,
+  UnauthenticatedError,
+} from '../../errors.ts'
 
 // @node-rs/argon2 exports Algorithm as a const enum, which erasable TypeScript cannot import.
 const ARGON2ID = 2
@@ -10,6 +17,12 @@ const ARGON2ID = 2
 export interface User {
   id: string
   email: string
+}
+
+/** A user as their own account shows them (GET /auth/me), with the key their login attempts count on. */
+export interface Account extends User {
+  emailNormalized: string
+  roles: string[]
 }
 
 export function normalizeEmail(email: string): string {
@@ -20,6 +33,8 @@ export class Users {
   readonly #fastify: FastifyInstance
   readonly #options: { algorithm: number; memoryCost: number; timeCost: number; parallelism: number }
   #dummyHash: Promise<string>
+  /** The hash each user `authenticate` returned was verified against (see `stillCurrent`). */
+  readonly #verified = new WeakMap<User, string>()
 
   constructor(fastify: FastifyInstance, config: AuthConfig) {
     this.#fastify = fastify
@@ -53,7 +68,72 @@ export class Users {
     const row = rows[0]
     const ok = await verify(row?.password_hash ?? (await this.#dummyHash), password)
     if (!row || !ok) throw new InvalidCredentialsError()
-    return { id: row.id, email: row.email }
+    const user = { id: row.id, email: row.email }
+    this.#verified.set(user, row.password_hash)
+    return user
+  }
+
+  /**
+   * Within a transaction issuing a login: locks the user's row shared (exclusive against a password
+   * change and logout-all) and tells whether the password `authenticate` verified for `user` is still
+   * theirs. A login verified against the old password while a change committed must not outlive it.
+   * True for a user that did not come from `authenticate`; false for one that no longer exists.
+   */
+  async stillCurrent(db: pg.PoolClient, user: User): Promise<boolean> {
+    const { rows } = await db.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE id = $1 FOR SHARE',
+      [user.id],
+    )
+    const verified = this.#verified.get(user)
+    return rows[0] !== undefined && (verified === undefined || rows[0].password_hash === verified)
+  }
+
+  async account(userId: string): Promise<Account | undefined> {
+    const { rows } = await this.#fastify.pg.query<Account>(
+      `SELECT id, email, email_normalized AS "emailNormalized", roles FROM users WHERE id = $1`,
+      [userId],
+    )
+    return rows[0]
+  }
+
+  /**
+   * A password change (OWASP Session Management: renew on a change of credentials): verifies the
+   * current password, then, in one transaction holding the user's row, stores the new hash and
+   * revokes every other login of the user through the revocation store, keeping `keepLoginId`.
+   * A failure anywhere rolls all of it back. The row lock orders it against logins: one that
+   * committed before is revoked here, one after finds its verified hash gone (`stillCurrent`).
+   * Resolves with the number of other logins revoked.
+   */
+  async changePassword(userId: string, keepLoginId: string, current: string, next: string): Promise<number> {
+    const { rows } = await this.#fastify.pg.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE id = $1',
+      [userId],
+    )
+    const verified = rows[0]?.password_hash
+    if (!verified) throw new UnauthenticatedError('The user no longer exists')
+    if (!(await verify(verified, current))) throw new CurrentPasswordInvalidError()
+    // Hashed before the transaction: argon2's work must not hold the user's row.
+    const nextHash = await hash(next, this.#options)
+    return inTransaction(this.#fastify.pg, async (db) => {
+      const locked = await db.query<{ password_hash: string }>(
+        'SELECT password_hash FROM users WHERE id = $1 FOR UPDATE',
+        [userId],
+      )
+      // Changed meanwhile (another of the user's logins): what was verified is no longer current.
+      if (locked.rows[0]?.password_hash !== verified) throw new CurrentPasswordInvalidError()
+      const keep = await db.query('SELECT 1 FROM logins WHERE id = $1 AND revoked_at IS NULL', [keepLoginId])
+      if (keep.rowCount !== 1) throw new UnauthenticatedError('The credential has been revoked')
+      await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, nextHash])
+      const others = await db.query<{ id: string }>(
+        'SELECT id FROM logins WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2',
+        [userId, keepLoginId],
+      )
+      const loginIds = others.rows.map((r) => r.id)
+      if (loginIds.length > 0) {
+        await this.#fastify.revocations.revoke(db, { userId, loginIds, reason: 'password-change' })
+      }
+      return loginIds.length
+    })
   }
 }
 

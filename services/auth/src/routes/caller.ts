@@ -1,0 +1,60 @@
+import { type AccessClaims, assertCsrfProof, cookieNames, presentedCredential } from '@authlab/contract'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AuthConfig } from '../config.ts'
+import { UnauthenticatedError } from '../errors.ts'
+import type { LoginRef } from '../plugins/app/revocations.ts'
+
+/** Who is asking: the live login behind the request's credential, and where that credential came from. */
+export interface Caller extends LoginRef {
+  source: 'bearer' | 'cookie'
+}
+
+/**
+ * The caller of an account route (GET /auth/me, POST /auth/password): a Bearer access token, else
+ * the session cookie, else the access-token cookie, by @authlab/contract's credential rule; a cookie
+ * caller of a state-changing method needs the CSRF proof (the contract's rule too). A refresh token
+ * is no caller: it is for /auth/refresh (and logout) only. Revoked, expired or unknown: 401, with
+ * Postgres deciding whether the login is live.
+ */
+export function callerOf(fastify: FastifyInstance, config: AuthConfig) {
+  const names = cookieNames(config.COOKIE_SECURE)
+  const verifyAccess = (token: string): AccessClaims => {
+    try {
+      return fastify.keys.verify(token)
+    } catch {
+      throw new UnauthenticatedError('Access token is invalid or expired')
+    }
+  }
+
+  const presented = async (request: FastifyRequest): Promise<Caller> => {
+    const sid = request.cookies[names.session]
+    const access = request.cookies[names.access]
+    const credential = presentedCredential(request.headers.authorization, sid || access)
+    if (credential.source === 'malformed') {
+      throw new UnauthenticatedError('Authorization must be "Bearer <token>"')
+    }
+    if (credential.source === 'none') throw new UnauthenticatedError('No credential')
+    if (credential.source === 'bearer') {
+      const claims = verifyAccess(credential.token)
+      return { loginId: claims.sid, userId: claims.sub, source: 'bearer' }
+    }
+    assertCsrfProof(request.method, credential.source, request.headers)
+    if (sid) {
+      const login = await fastify.credentials.sessionLogin(sid)
+      if (login) return { loginId: login.loginId, userId: login.userId, source: 'cookie' }
+    }
+    if (access) {
+      const claims = verifyAccess(access)
+      return { loginId: claims.sid, userId: claims.sub, source: 'cookie' }
+    }
+    throw new UnauthenticatedError('No valid credential')
+  }
+
+  return async (request: FastifyRequest): Promise<Caller> => {
+    const caller = await presented(request)
+    if (!(await fastify.revocations.isLive(caller.loginId))) {
+      throw new UnauthenticatedError('The credential has been revoked')
+    }
+    return caller
+  }
+}
