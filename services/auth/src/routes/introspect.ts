@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.ts'
 import { IntrospectionClientError, RateLimitedError } from '../errors.ts'
 import { clientKey } from '../plugins/app/login-throttle.ts'
+import { refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
 import { ErrorResponse, IntrospectBody, IntrospectResponse } from '../schemas/auth.ts'
 
 declare module 'fastify' {
@@ -180,13 +181,7 @@ export default async function introspectRoutes(fastify: FastifyInstance, opts: {
     timeWindow: 60_000,
     keyGenerator: (request) => `introspect-client:${request.introspectionClient}`,
   })
-  const clientLimit = async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = await perClient(request)
-    if (!result.isAllowed && result.isExceeded) {
-      reply.header('retry-after', result.ttlInSeconds)
-      throw new RateLimitedError(result.ttlInSeconds)
-    }
-  }
+  const clientLimit = refuseWhenExceeded(perClient)
 
   app.post(
     '/auth/introspect',

@@ -1,9 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
 import { CurrentPasswordInvalidError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
 import { type AttemptOutcome, clientKey } from '../plugins/app/login-throttle.ts'
+import { refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
 import { ErrorResponse, PasswordChangeBody } from '../schemas/auth.ts'
 import { callerOf } from './caller.ts'
 
@@ -25,13 +26,7 @@ export default async function passwordRoutes(fastify: FastifyInstance, opts: { c
     timeWindow: config.LOGIN_RATE_LIMIT_WINDOW_S * 1000,
     keyGenerator: (req) => `password-ip:${clientKey(req.ip)}`,
   })
-  const addressLimit = async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = await perIp(request)
-    if (!result.isAllowed && result.isExceeded) {
-      reply.header('retry-after', result.ttlInSeconds)
-      throw new RateLimitedError(result.ttlInSeconds)
-    }
-  }
+  const addressLimit = refuseWhenExceeded(perIp)
 
   app.post(
     '/auth/password',
