@@ -6,9 +6,10 @@ import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '../src/index.t
 
 /*
  * auth's standard endpoints through the gateway, seen by every replica of a downstream service:
- * RFC 7009 revocation (POST /auth/revoke) and the password change (POST /auth/password). A revoked
- * credential must be refused by every mode with a revocation bound, on every replica, once that
- * bound has passed; `jwt`, stateless, is the control that still accepts it.
+ * RFC 7009 revocation (POST /auth/revoke), the password change (POST /auth/password) and ending a
+ * login from the sessions list (DELETE /auth/sessions/{id}). A revoked credential must be refused by
+ * every mode with a revocation bound, on every replica, once that bound has passed; `jwt`,
+ * stateless, is the control that still accepts it.
  */
 
 const REPLICAS = 2
@@ -147,5 +148,27 @@ test('after POST /auth/password, another login of the user is refused by session
   const changedAt = Date.now()
   await assertEveryReplica(['session', 'jwt-denylist'], other, 401, 'the other login, at once')
   await assertRefusedWithinBounds(other, changedAt)
+  await assertEveryReplica(BOUNDED, current, 200, 'the current login, kept')
+})
+
+test("after DELETE /auth/sessions/{id} of another of the user's logins, every bounded mode on every replica refuses that login within its bound, while the current login still works everywhere", async () => {
+  const email = await register()
+  const current = await login(email)
+  const other = await login(email)
+  await assertEveryReplica(BOUNDED, other, 200, 'the other login, before it is ended')
+  const listed = await fetch(`${cluster.url}/auth/sessions`, {
+    headers: { authorization: `Bearer ${other.accessToken}` },
+  })
+  assert.equal(listed.status, 200)
+  const { sessions } = (await listed.json()) as { sessions: { id: string; current: boolean }[] }
+  const id = sessions.find((s) => s.current)?.id
+  assert.ok(id, "the other login's public id")
+  const res = await fetch(`${cluster.url}/auth/sessions/${id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${current.accessToken}` },
+  })
+  assert.equal(res.status, 204)
+  const endedAt = Date.now()
+  await assertRefusedWithinBounds(other, endedAt)
   await assertEveryReplica(BOUNDED, current, 200, 'the current login, kept')
 })

@@ -34,3 +34,5 @@ export const CurrentPasswordInvalidError = createError(
   'The current password is wrong',
   401,
 )
+/** Unknown, someone else's or already ended: one answer, so nobody learns another user's ids. */
+export const SessionNotFoundError = createError('AUTHLAB_SESSION_NOT_FOUND', 'No such session', 404)

@@ -25,6 +25,7 @@ import {
 import meRoutes from './me.ts'
 import passwordRoutes from './password.ts'
 import revokeRoutes from './revoke.ts'
+import sessionRoutes from './sessions.ts'
 
 const errors = {
   400: ErrorResponse,
@@ -179,7 +180,10 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
           throw err
         })
       await settle('succeeded')
-      const issued = await fastify.credentials.login(user)
+      const issued = await fastify.credentials.login(user, {
+        userAgent: request.headers['user-agent'] ?? null,
+        address: clientKey(request.ip),
+      })
       reply
         .setCookie(names.session, issued.sessionId, {
           ...cookieBase,
@@ -253,8 +257,9 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
     return reply.code(204).send(null)
   })
 
-  // RFC 7009 revocation, the caller's account and the password change: under this scope's no-store.
+  // RFC 7009 revocation, the caller's account, the password change and sessions: under this scope's no-store.
   await fastify.register(revokeRoutes, { config })
   await fastify.register(meRoutes, { config })
   await fastify.register(passwordRoutes, { config })
+  await fastify.register(sessionRoutes, { config })
 }

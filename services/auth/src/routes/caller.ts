@@ -14,7 +14,7 @@ export interface Caller extends LoginRef {
  * the session cookie, else the access-token cookie, by @authlab/contract's credential rule; a cookie
  * caller of a state-changing method needs the CSRF proof (the contract's rule too). A refresh token
  * is no caller: it is for /auth/refresh (and logout) only. Revoked, expired or unknown: 401, with
- * Postgres deciding whether the login is live.
+ * Postgres deciding whether the login is live. A live caller's login is recorded as used.
  */
 export function callerOf(fastify: FastifyInstance, config: AuthConfig) {
   const names = cookieNames(config.COOKIE_SECURE)
@@ -55,6 +55,8 @@ export function callerOf(fastify: FastifyInstance, config: AuthConfig) {
     if (!(await fastify.revocations.isLive(caller.loginId))) {
       throw new UnauthenticatedError('The credential has been revoked')
     }
+    // Postgres answered just now; last_used_at moves at most once a minute.
+    await fastify.credentials.used(caller.loginId)
     return caller
   }
 }

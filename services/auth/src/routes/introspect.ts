@@ -221,6 +221,8 @@ export default async function introspectRoutes(fastify: FastifyInstance, opts: {
       }
       const session = await fastify.credentials.sessionLogin(token)
       if (!session) return { active: false }
+      // Not awaited: a session is answered from Redis, and Postgres' trouble must not slow it.
+      void fastify.credentials.used(session.loginId)
       return {
         active: true,
         sub: session.userId,

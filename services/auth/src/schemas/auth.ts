@@ -122,3 +122,28 @@ export const PasswordChangeBody = Type.Object(
   },
   { additionalProperties: false },
 )
+
+/** One of the caller's live logins (GET /auth/sessions): nothing in it is, or leads to, a credential. */
+export const SessionView = Type.Object({
+  id: Type.String({
+    format: 'uuid',
+    description:
+      "the login's public id (for DELETE /auth/sessions/{id}); not the session id, a token or their `sid`",
+  }),
+  createdAt: Type.String({ format: 'date-time', description: 'when the login happened' }),
+  lastUsedAt: Type.String({
+    format: 'date-time',
+    description: 'last refresh, session introspection or account request; moved at most once a minute',
+  }),
+  userAgent: Type.Union([Type.String({ maxLength: 256 }), Type.Null()], {
+    description: 'the User-Agent at login, truncated to 256 characters',
+  }),
+  address: Type.Union([Type.String(), Type.Null()], {
+    description: 'the client address at login as the login limits key it: IPv4 whole, IPv6 by /64',
+  }),
+  current: Type.Boolean({ description: "true for the caller's own login" }),
+})
+
+export const SessionList = Type.Object({ sessions: Type.Array(SessionView) })
+
+export const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) })

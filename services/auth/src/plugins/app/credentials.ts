@@ -24,6 +24,30 @@ interface AccessTimes {
   expiresAt: Date
 }
 
+/** Where a login came from, as the sessions listing shows it (recorded at login). */
+export interface Device {
+  /** The User-Agent header, truncated to USER_AGENT_MAX_LENGTH characters. */
+  userAgent: string | null
+  /** The client's address as the per-address login limits key it (clientKey). */
+  address: string
+}
+
+/** A live login as GET /auth/sessions lists it (loginId only to mark the caller's own). */
+export interface LoginListing {
+  loginId: string
+  publicId: string
+  createdAt: Date
+  lastUsedAt: Date
+  userAgent: string | null
+  address: string | null
+}
+
+/** Enough to tell one browser from another; a megabyte of header is not stored. */
+export const USER_AGENT_MAX_LENGTH = 256
+
+/** last_used_at moves at most this often per login. */
+export const LAST_USED_RESOLUTION_MS = 60_000
+
 export interface TokenPair {
   accessToken: string
   expiresIn: number
@@ -58,6 +82,8 @@ function unseal(sealed: string, presented: string): string {
 export class Credentials {
   readonly #fastify: FastifyInstance
   readonly #config: AuthConfig
+  /** When this process last moved each login's last_used_at: no query at all within the minute. */
+  readonly #touched = new Map<string, number>()
 
   constructor(fastify: FastifyInstance, config: AuthConfig) {
     this.#fastify = fastify
@@ -87,7 +113,7 @@ export class Credentials {
     )
   }
 
-  async login(user: User): Promise<IssuedLogin> {
+  async login(user: User, device: Device = { userAgent: null, address: '' }): Promise<IssuedLogin> {
     const c = this.#config
     const sessionId = randomToken()
     const loginId = randomUUID()
@@ -100,9 +126,18 @@ export class Credentials {
       if (!(await this.#fastify.users.stillCurrent(db, user))) throw new InvalidCredentialsError()
       const access = this.#accessTimes()
       await db.query(
-        `INSERT INTO logins (id, user_id, session_hash, created_at, expires_at, access_expires_at)
-         VALUES ($1, $2, $3, clock_timestamp(), $4, $5)`,
-        [loginId, user.id, hashSessionId(sessionId), new Date(expiresAt), access.expiresAt],
+        `INSERT INTO logins (id, user_id, session_hash, created_at, last_used_at, expires_at,
+                             access_expires_at, user_agent, address)
+         VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7)`,
+        [
+          loginId,
+          user.id,
+          hashSessionId(sessionId),
+          new Date(expiresAt),
+          access.expiresAt,
+          device.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
+          device.address || null,
+        ],
       )
       await db.query('INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)', [
         sha256(refreshToken),
@@ -171,6 +206,7 @@ export class Credentials {
         row.expires_at,
       ])
       await this.#recordAccessExpiry(db, row.login_id, access)
+      await this.#touch(db, row.login_id)
       return { kind: 'ok' as const, next, userId: row.user_id, loginId: row.login_id, access }
     })
     // Thrown after the transaction so the reuse revocation commits.
@@ -184,6 +220,49 @@ export class Credentials {
       expiresIn: this.#config.ACCESS_TOKEN_TTL_S,
       refreshToken: outcome.next,
     }
+  }
+
+  /** The user's live logins (unrevoked, unexpired), most recently used first. */
+  async liveLogins(userId: string): Promise<LoginListing[]> {
+    const { rows } = await this.#fastify.pg.query<LoginListing>(
+      `SELECT id AS "loginId", public_id AS "publicId", created_at AS "createdAt",
+              last_used_at AS "lastUsedAt", user_agent AS "userAgent", address
+         FROM logins WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+        ORDER BY last_used_at DESC, created_at DESC`,
+      [userId],
+    )
+    return rows
+  }
+
+  /**
+   * Moves the login's last_used_at to now unless it moved within the last minute: the guard in the
+   * UPDATE holds across replicas, the in-process map spares the query on this one.
+   */
+  #touch(db: pg.Pool | pg.PoolClient, loginId: string): Promise<unknown> {
+    const now = Date.now()
+    const last = this.#touched.get(loginId)
+    if (last !== undefined && now - last < LAST_USED_RESOLUTION_MS) return Promise.resolve()
+    if (this.#touched.size >= 10_000) {
+      for (const [id, at] of this.#touched) if (now - at >= LAST_USED_RESOLUTION_MS) this.#touched.delete(id)
+      if (this.#touched.size >= 10_000) this.#touched.clear()
+    }
+    this.#touched.set(loginId, now)
+    return db.query(
+      `UPDATE logins SET last_used_at = now()
+        WHERE id = $1 AND last_used_at < now() - interval '1 minute'`,
+      [loginId],
+    )
+  }
+
+  /**
+   * A use of the login outside a refresh (session introspection, auth's account routes): moves
+   * last_used_at as #touch does. A failure is logged, never the request's failure.
+   */
+  async used(loginId: string): Promise<void> {
+    await this.#touch(this.#fastify.pg, loginId).catch((err: Error) => {
+      this.#touched.delete(loginId)
+      this.#fastify.log.warn({ err: err.message }, 'could not record a login as used')
+    })
   }
 
   /** The login of a live session, or undefined (throws 503 while Redis' copies are not known complete). */

@@ -25,7 +25,14 @@ export interface LoginRef {
 }
 
 /** Why a login was revoked: the log's `reason`, the metric's label. */
-export type RevokeReason = 'logout' | 'logout-all' | 'refresh-token-reuse' | 'revoke' | 'password-change'
+export type RevokeReason =
+  | 'logout'
+  | 'logout-all'
+  | 'refresh-token-reuse'
+  | 'revoke'
+  | 'password-change'
+  | 'session-end'
+  | 'logout-others'
 
 export interface RevokeRequest {
   userId: string
@@ -82,6 +89,41 @@ export class Revocations {
         [userId],
       )
       await this.revoke(db, { userId, loginIds: rows.map((r) => r.id), reason: 'logout-all', cutoffMs })
+    })
+  }
+
+  /**
+   * DELETE /auth/sessions/{id}: the user's live login with that public id, as logout revokes it.
+   * False when there is none (unknown, someone else's, already ended): the caller cannot tell which.
+   */
+  endSession(userId: string, publicId: string): Promise<boolean> {
+    return inTransaction(this.#pool, async (db) => {
+      const { rows } = await db.query<{ id: string }>(
+        `SELECT id FROM logins
+          WHERE public_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()`,
+        [publicId, userId],
+      )
+      const loginId = rows[0]?.id
+      if (!loginId) return false
+      await this.revoke(db, { userId, loginIds: [loginId], reason: 'session-end' })
+      return true
+    })
+  }
+
+  /**
+   * POST /auth/logout-others: every unrevoked login of the user but `keepLoginId`, each as logout
+   * revokes it (no per-user cut-off: that would end the kept login's tokens too). Resolves with the
+   * number revoked. A login committing meanwhile is a new login, listed and kept.
+   */
+  logoutOthers(userId: string, keepLoginId: string): Promise<number> {
+    return inTransaction(this.#pool, async (db) => {
+      const { rows } = await db.query<{ id: string }>(
+        'SELECT id FROM logins WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2',
+        [userId, keepLoginId],
+      )
+      const loginIds = rows.map((r) => r.id)
+      if (loginIds.length > 0) await this.revoke(db, { userId, loginIds, reason: 'logout-others' })
+      return loginIds.length
     })
   }
 
