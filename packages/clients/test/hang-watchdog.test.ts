@@ -1,6 +1,9 @@
 // The gate for upgrading ioredis: the watchdog (src/hang-watchdog.ts) reads ioredis internals
 // (commandQueue, stream), so pnpm-workspace.yaml pins ioredis to the version these tests passed on.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { startRedis } from '@authlab/servers'
 import {
@@ -116,4 +119,12 @@ test('a transaction waiting on a frozen Redis fails as a whole with AUTHLAB_REDI
     .catch((e: unknown) => e)
   assert.ok(raw instanceof RedisUnansweredError, String(raw))
   assert.ok(asStoreError(raw) instanceof StoreUnavailableError)
+})
+
+test('ioredis is pinned to one exact version in the catalog, and that version is the one installed', () => {
+  const catalog = readFileSync(join(import.meta.dirname, '../../../pnpm-workspace.yaml'), 'utf8')
+  const pinned = /^ {2}ioredis: (\S+)$/m.exec(catalog)?.[1]
+  assert.match(pinned ?? '', /^\d+\.\d+\.\d+$/, 'an exact version: no range lets an untested release in')
+  const installed = createRequire(import.meta.url)('ioredis/package.json') as { version: string }
+  assert.equal(installed.version, pinned)
 })
