@@ -152,6 +152,7 @@ function start() {
   buildRows()
   say('Logged in. Every cell is the last answer of that replica for that mode.')
   let busy = false
+  showAccount().catch((err) => sayAccount(err.message))
   state.timer = setInterval(async () => {
     if (busy) return
     busy = true
@@ -185,6 +186,101 @@ async function logoutAll() {
   state.revokedAt = performance.now()
   document.body.dataset.revoked = 'true'
   say('logout-all answered 204. This browser keeps presenting the revoked credentials: watch each mode turn.')
+  // This browser's login is revoked too: the account routes now refuse its cookie.
+  await showAccount().catch((err) => sayAccount(`This login has ended: ${err.message}`))
+}
+
+// The account routes read this browser's HttpOnly cookies; a state-changing one (DELETE, POST) must
+// also carry this header, which a cross-site form cannot send (docs/auth-api.md, Cookies and CSRF).
+const CSRF_HEADER = { 'x-authlab-csrf': '1' }
+
+async function account(method, path) {
+  const res = await fetch(path, {
+    method,
+    headers: method === 'GET' ? {} : CSRF_HEADER,
+    credentials: 'same-origin',
+    cache: 'no-store',
+  })
+  const body = res.status === 204 ? null : await res.json().catch(() => ({}))
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${body?.message ?? res.statusText}`)
+  return body
+}
+
+function sayAccount(text) {
+  $('sessions-status').textContent = text
+}
+
+const when = (iso) => new Date(iso).toLocaleString()
+
+function sessionRow(session) {
+  const tr = document.createElement('tr')
+  tr.dataset.id = session.id
+  tr.dataset.current = String(session.current)
+  tr.innerHTML =
+    '<td class="id"><code></code></td><td></td><td></td><td class="agent"></td><td></td><td class="action"></td>'
+  const cells = tr.querySelectorAll('td')
+  cells[0].querySelector('code').textContent = session.id.slice(0, 8)
+  cells[0].title = session.id
+  if (session.current) {
+    const mark = document.createElement('span')
+    mark.className = 'current'
+    mark.textContent = 'this browser'
+    cells[0].append(' ', mark)
+  }
+  cells[1].textContent = when(session.createdAt)
+  cells[2].textContent = when(session.lastUsedAt)
+  cells[3].textContent = session.userAgent ?? '–'
+  cells[3].title = session.userAgent ?? ''
+  cells[4].textContent = session.address ?? '–'
+  if (!session.current) {
+    const end = document.createElement('button')
+    end.type = 'button'
+    end.className = 'end'
+    end.textContent = 'end'
+    end.addEventListener(
+      'click',
+      guard(() =>
+        act(
+          `Ended session ${session.id.slice(0, 8)}`,
+          'DELETE',
+          `/auth/sessions/${encodeURIComponent(session.id)}`,
+        ),
+      ),
+    )
+    cells[5].append(end)
+  }
+  return tr
+}
+
+/** Shows the caller (GET /auth/me) and their live logins (GET /auth/sessions), freshly read. */
+async function showAccount() {
+  $('account').hidden = false
+  try {
+    const [me, list] = await Promise.all([account('GET', '/auth/me'), account('GET', '/auth/sessions')])
+    $('me').textContent = me.roles.length > 0 ? `${me.username} (${me.roles.join(', ')})` : me.username
+    $('sessions').replaceChildren(...list.sessions.map(sessionRow))
+    $('logout-others').disabled = list.sessions.every((s) => s.current)
+    $('account').dataset.state = 'listed'
+  } catch (err) {
+    $('sessions').replaceChildren()
+    $('logout-others').disabled = true
+    $('account').dataset.state = 'failed'
+    throw err
+  } finally {
+    $('refresh-sessions').disabled = false
+  }
+}
+
+/** One state-changing account call, then the list as it now stands. */
+async function act(done, method, path) {
+  for (const button of $('account').querySelectorAll('button')) button.disabled = true
+  try {
+    await account(method, path)
+    sayAccount(`${done}.`)
+  } catch (err) {
+    sayAccount(err.message)
+  }
+  await showAccount().catch((err) => sayAccount(err.message))
 }
 
 function guard(fn) {
@@ -204,4 +300,15 @@ document.addEventListener('DOMContentLoaded', () => {
   )
   $('new-user').addEventListener('click', guard(newDemoUser))
   $('logout-all').addEventListener('click', guard(logoutAll))
+  $('refresh-sessions').addEventListener(
+    'click',
+    guard(async () => {
+      sayAccount('')
+      await showAccount().catch((err) => sayAccount(err.message))
+    }),
+  )
+  $('logout-others').addEventListener(
+    'click',
+    guard(() => act('Logged out every other session', 'POST', '/auth/logout-others')),
+  )
 })

@@ -94,5 +94,127 @@ test('the demo page: logged in, every mode accepts on every replica; after logou
   for (const mode of ['session', 'jwt-denylist', 'introspect'])
     assert.equal(byMode.get(mode)?.windowMs, '0', mode)
   assert.deepEqual(errors, [], 'no script error and no CSP violation on the page')
-  if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT })
+  if (SCREENSHOT) {
+    // The board only, as docs/operations.md shows it; the sessions panel below has its own shot.
+    const bottom = await page.$eval('#board', (el) => el.getBoundingClientRect().bottom)
+    await page.screenshot({
+      path: SCREENSHOT,
+      clip: { x: 0, y: 0, width: 1200, height: Math.ceil(bottom) + 24 },
+    })
+  }
+})
+
+type SessionRow = { id: string; current: string; text: string; canEnd: boolean }
+const sessionRows = (page: Page): Promise<SessionRow[]> =>
+  page.$$eval('#sessions tr', (trs) =>
+    trs.map((tr) => ({
+      id: (tr as HTMLElement).dataset.id ?? '',
+      current: (tr as HTMLElement).dataset.current ?? '',
+      text: tr.textContent ?? '',
+      canEnd: tr.querySelector('button.end') !== null,
+    })),
+  )
+
+test('the demo page lists both logins of its user with its own marked; ending the other from the page, or logging out the others, revokes them and keeps its own', async () => {
+  const email = `demo-sessions-${crypto.randomUUID()}@example.test`
+  const password = crypto.randomUUID()
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${cluster.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
+  assert.equal((await post('/auth/register', { email, password })).status, 201)
+  // The other device: a login from this test, with a user agent of its own.
+  const other = await post('/auth/login', { email, password }, { 'user-agent': 'another-device/1.0' })
+  assert.equal(other.status, 200)
+  const { accessToken } = (await other.json()) as { accessToken: string }
+  const me = (token: string) =>
+    fetch(`${cluster.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })
+  assert.equal((await me(accessToken)).status, 200)
+
+  // A context of its own: none of the first test's cookies or cached files.
+  const context = await browser.createBrowserContext()
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(String(err)))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text())
+  })
+  await page.setViewport({ width: 1200, height: 640 })
+  assert.equal((await page.goto(`${cluster.url}/demo/`))?.status(), 200)
+  await page.type('#login input[name=email]', email)
+  await page.type('#login input[name=password]', password)
+  await page.click('#login button[type=submit]')
+
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 2, {
+    timeout: 10_000,
+  })
+  assert.equal(await page.$eval('#me', (el) => el.textContent), email)
+  const listed = await sessionRows(page)
+  const mine = listed.filter((r) => r.current === 'true')
+  const others = listed.filter((r) => r.current === 'false')
+  assert.equal(mine.length, 1, 'exactly one session is marked current')
+  assert.match(mine[0]?.text ?? '', /this browser/)
+  assert.match(mine[0]?.text ?? '', /HeadlessChrome/)
+  assert.equal(mine[0]?.canEnd, false, 'the current session has no end button')
+  assert.equal(others.length, 1)
+  assert.match(others[0]?.text ?? '', /another-device\/1\.0/)
+  assert.equal(others[0]?.canEnd, true)
+
+  // The panel as the docs show it: two logins, this browser's marked, the other with its end button.
+  if (SCREENSHOT) {
+    const box = await (await page.$('#account'))?.boundingBox()
+    assert.ok(box)
+    await page.screenshot({
+      path: SCREENSHOT.replace(/\.png$/, '-sessions.png'),
+      clip: { x: box.x - 24, y: box.y - 16, width: box.width + 48, height: box.height + 32 },
+    })
+  }
+
+  await page.click(`#sessions tr[data-id="${others[0]?.id}"] button.end`)
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('#sessions tr').length === 1 &&
+      document.querySelector('#sessions-status')?.textContent?.startsWith('Ended session'),
+    { timeout: 10_000 },
+  )
+  assert.deepEqual(
+    (await sessionRows(page)).map((r) => [r.id, r.current]),
+    [[mine[0]?.id, 'true']],
+  )
+  assert.equal(await page.$eval('#logout-others', (el) => (el as HTMLButtonElement).disabled), true)
+  // The ended login's access token is refused by auth.
+  const refused = await me(accessToken)
+  assert.equal(refused.status, 401)
+  assert.equal(((await refused.json()) as { code: string }).code, 'AUTHLAB_UNAUTHENTICATED')
+
+  // A third login appears on refresh; "log out other sessions" ends it and keeps the page's own.
+  const third = await post('/auth/login', { email, password }, { 'user-agent': 'third-device/1.0' })
+  assert.equal(third.status, 200)
+  const thirdToken = ((await third.json()) as { accessToken: string }).accessToken
+  await page.click('#refresh-sessions')
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length === 2, {
+    timeout: 10_000,
+  })
+  assert.match((await sessionRows(page)).find((r) => r.current === 'false')?.text ?? '', /third-device/)
+  await page.click('#logout-others')
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('#sessions tr').length === 1 &&
+      document.querySelector('#sessions-status')?.textContent?.startsWith('Logged out every other session'),
+    { timeout: 10_000 },
+  )
+  assert.deepEqual(
+    (await sessionRows(page)).map((r) => [r.id, r.current]),
+    [[mine[0]?.id, 'true']],
+  )
+  assert.equal((await me(thirdToken)).status, 401)
+  // The page's own login is still live: its cookie still answers /auth/me.
+  assert.equal(
+    await page.evaluate(async () => (await fetch('/auth/me', { credentials: 'same-origin' })).status),
+    200,
+  )
+  assert.deepEqual(errors, [], 'no script error and no CSP violation on the page')
+  await context.close()
 })

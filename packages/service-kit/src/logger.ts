@@ -1,5 +1,5 @@
 import { type FastifyServerOptions, LogController } from 'fastify'
-import { requestId } from './http.ts'
+import { errorHandler, requestId } from './http.ts'
 
 /**
  * One logger shape for every service: JSON lines with the service and replica named, and the
@@ -44,6 +44,9 @@ export function serverOptions(config: {
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestId,
+    // A URL the router refuses before any route (a bad percent-escape, an over-long parameter) is
+    // answered by the one error handler too, with the same body and request id.
+    frameworkErrors: errorHandler(),
     // Every log line names the request as the error bodies do, under one label.
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     connectionTimeout: 30_000,
