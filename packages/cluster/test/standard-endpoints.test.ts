@@ -134,21 +134,24 @@ for (const kind of ['access_token', 'refresh_token'] as const) {
   })
 }
 
-test('after POST /auth/password, another login of the user is refused by session and jwt-denylist on every replica at once, and by every bounded mode within its bound, while the current login still works everywhere', async () => {
+test('after POST /auth/password, every login of the user is refused, the current one included (another by session and jwt-denylist on every replica at once, and by every bounded mode within its bound), while the renewed login it answers works everywhere', async () => {
   const email = await register()
   const current = await login(email)
   const other = await login(email)
   await assertEveryReplica(BOUNDED, other, 200, 'the other login, before the change')
+  await assertEveryReplica(BOUNDED, current, 200, 'the current login, before the change')
   const res = await fetch(`${cluster.url}/auth/password`, {
     method: 'POST',
     headers: { ...json, authorization: `Bearer ${current.accessToken}` },
     body: JSON.stringify({ currentPassword: PASSWORD, newPassword: 'a new and longer passphrase' }),
   })
-  assert.equal(res.status, 204)
+  assert.equal(res.status, 200)
   const changedAt = Date.now()
+  const renewed = (await res.json()) as Login
   await assertEveryReplica(['session', 'jwt-denylist'], other, 401, 'the other login, at once')
   await assertRefusedWithinBounds(other, changedAt)
-  await assertEveryReplica(BOUNDED, current, 200, 'the current login, kept')
+  await assertRefusedWithinBounds(current, changedAt)
+  await assertEveryReplica(BOUNDED, renewed, 200, 'the renewed login')
 })
 
 test("after DELETE /auth/sessions/{id} of another of the user's logins, every bounded mode on every replica refuses that login within its bound, while the current login still works everywhere", async () => {

@@ -177,7 +177,13 @@ export const AuthConfigSchema = Type.Object({
   LOGIN_RATE_LIMIT_WINDOW_S: Type.Integer({
     minimum: 1,
     default: 60,
-    description: 'The window, in seconds, of the three login rate limits.',
+    description: 'The window, in seconds, of the three login rate limits and of REVOKE_RATE_LIMIT_PER_IP.',
+  }),
+  REVOKE_RATE_LIMIT_PER_IP: Type.Integer({
+    minimum: 1,
+    default: 300,
+    description:
+      'RFC 7009 revocations (POST /auth/revoke, unauthenticated) per client address (IPv6: per /64) per LOGIN_RATE_LIMIT_WINDOW_S, counted across every auth replica; beyond it, 429 `temporarily_unavailable` with Retry-After. Generous: a client revokes once per logout.',
   }),
   INTROSPECTION_CLIENTS: Type.String({
     pattern: '^[^:,\\s]+:[^,\\s]{16,}(,[^:,\\s]+:[^,\\s]{16,})*$',

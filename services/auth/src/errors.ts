@@ -19,7 +19,7 @@ export const RefreshReusedError = createError(
 export const UnauthenticatedError = createError<[string]>('AUTHLAB_UNAUTHENTICATED', '%s', 401)
 export const RateLimitedError = createError<[number]>(
   'AUTHLAB_RATE_LIMITED',
-  'Too many login attempts, retry in %s s',
+  'Too many attempts, retry in %s s',
   429,
 )
 export const NoSigningKeyError = createError('AUTHLAB_NO_SIGNING_KEY', 'No active signing key', 503)
@@ -32,7 +32,9 @@ export const KeyEncryptionKeyError = createError<[string]>('AUTHLAB_KEY_ENCRYPTI
 export const CurrentPasswordInvalidError = createError(
   'AUTHLAB_CURRENT_PASSWORD_INVALID',
   'The current password is wrong',
-  401,
+  // 403, not 401: the caller's token is fine, and a client that treats any 401 as a dead token
+  // would log the user out over a typo.
+  403,
 )
 /** Unknown, someone else's or already ended: one answer, so nobody learns another user's ids. */
 export const SessionNotFoundError = createError('AUTHLAB_SESSION_NOT_FOUND', 'No such session', 404)

@@ -56,6 +56,13 @@ test('GET /auth/me answers 401 for a revoked credential, a malformed Bearer head
     const res = await app.inject({ method: 'GET', url: '/auth/me', ...request })
     assert.equal(res.statusCode, 401, name)
     assert.equal(res.json().code, 'AUTHLAB_UNAUTHENTICATED', name)
+    // RFC 9110 §15.5.2 / RFC 6750 §3: a challenge on every 401, invalid_token for a refused token.
+    const refused = name !== 'nothing' && name !== 'malformed bearer'
+    assert.equal(
+      res.headers['www-authenticate'],
+      refused ? 'Bearer realm="authlab", error="invalid_token"' : 'Bearer realm="authlab"',
+      name,
+    )
   }
 })
 
@@ -83,7 +90,7 @@ test('the OpenAPI document describes /auth/revoke (form body, no security), /aut
   const revoke = doc.paths['/auth/revoke'].post
   assert.deepEqual(revoke.security, [])
   assert.ok(revoke.requestBody.content['application/x-www-form-urlencoded'])
-  assert.deepEqual(Object.keys(revoke.responses).sort(), ['200', '400', '503'])
+  assert.deepEqual(Object.keys(revoke.responses).sort(), ['200', '400', '429', '503'])
   assert.equal(revoke.responses['400'].content['application/json'].schema.properties.error.type, 'string')
   const me = doc.paths['/auth/me'].get
   assert.deepEqual(me.security, [{ bearer: [] }, { sessionCookie: [] }])

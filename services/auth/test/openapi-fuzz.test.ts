@@ -259,14 +259,6 @@ function withCredential(c: Case, live: { bearer: string; cookie: string }): Case
   }
 }
 
-const codeOf = (res: LightMyRequestResponse): string => {
-  try {
-    return String(res.json<{ code?: unknown }>().code)
-  } catch {
-    return ''
-  }
-}
-
 /** What the document promises for a 4xx of this path: RFC 6749 §5.2 under /auth/revoke, else ErrorBody. */
 function assertErrorShape(res: LightMyRequestResponse, oauth: boolean, what: string): void {
   let body: Record<string, unknown>

@@ -58,29 +58,45 @@ const storedHash = async (app: FastifyInstance, userId: string): Promise<string>
   (await app.pg.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [userId]))
     .rows[0]!.password_hash
 
-test('a password change answers 204, revokes every other login of the user and keeps the current one; only the new password logs in then', async (t) => {
+test('a password change revokes every login of the user, the current one included, and answers 200 with a fresh login as /auth/login does; only the new password logs in then', async (t) => {
   const app = await build(t, stores())
   const { email, userId, login: current } = await registerAndLogin(app)
   const others = [(await login(app, email)).json(), (await login(app, email)).json()]
   const res = await app.inject(change(bearer(current.accessToken), PASSWORD))
-  assert.equal(res.statusCode, 204)
+  assert.equal(res.statusCode, 200)
+  const renewed = res.json()
+  assert.equal(renewed.tokenType, 'Bearer')
+  assert.deepEqual(renewed.user, { id: userId, email })
+  assert.ok(renewed.accessToken && renewed.refreshToken && renewed.sessionId, 'an API caller gets the tokens')
+  assert.equal(res.headers['cache-control'], 'no-store')
+  const cookies = res.cookies.map((c) => c.name).sort()
+  assert.deepEqual(cookies, ['access_token', 'refresh_token', 'sid'])
   for (const other of others) {
     assert.deepEqual(await liveness(app, other), { access: false, session: false, refresh: 401 })
   }
-  assert.deepEqual(await liveness(app, current), { access: true, session: true, refresh: 200 })
+  assert.deepEqual(
+    await liveness(app, current),
+    { access: false, session: false, refresh: 401 },
+    'the old session id, access and refresh tokens of the caller are refused',
+  )
+  const me = (accessToken: string) =>
+    app.inject({ method: 'GET', url: '/auth/me', ...bearer(accessToken) }).then((r) => r.statusCode)
+  assert.equal(await me(current.accessToken), 401)
+  assert.equal(await me(renewed.accessToken), 200, 'the new login works')
+  assert.deepEqual(await liveness(app, renewed), { access: true, session: true, refresh: 200 })
   assert.equal((await login(app, email)).statusCode, 401, 'the old password')
   assert.equal((await login(app, email, NEW_PASSWORD)).statusCode, 200, 'the new password')
   assert.match(await storedHash(app, userId), /^\$argon2id\$/)
   const { rows } = await app.pg.query<{ n: number }>(
-    "SELECT count(DISTINCT value)::int AS n FROM revocations WHERE reason = 'password-change' AND user_id = $1",
+    "SELECT count(DISTINCT value)::int AS n FROM revocations WHERE reason = 'password-change' AND user_id = $1 AND kind = 'login'",
     [userId],
   )
-  assert.equal(rows[0]!.n, 2, 'both other logins in the revocation log')
+  assert.equal(rows[0]!.n, 3, "the two other logins and the caller's own in the revocation log")
   const metrics = (await app.inject('/auth/metrics')).body
   assert.match(metrics, /authlab_revocations_total\{[^}]*reason="password-change"[^}]*\} 1/)
 })
 
-test('by session cookie a password change needs the CSRF header: 403 without it and nothing changes', async (t) => {
+test('by session cookie a password change needs the CSRF header: 403 without it and nothing changes; a browser gets its renewed login as cookies only', async (t) => {
   const app = await build(t, stores())
   const { email, userId, login: current } = await registerAndLogin(app)
   const other = (await login(app, email)).json()
@@ -91,13 +107,23 @@ test('by session cookie a password change needs the CSRF header: 403 without it 
   assert.equal(refused.json().code, 'AUTHLAB_CSRF_HEADER_MISSING')
   assert.equal(await storedHash(app, userId), before)
   assert.equal((await introspect(app, other.sessionId)).json().active, true)
-  const res = await app.inject(change({ ...cookie, headers: { [CSRF_HEADER]: '1' } }, PASSWORD))
-  assert.equal(res.statusCode, 204)
+  const res = await app.inject(
+    change({ ...cookie, headers: { [CSRF_HEADER]: '1', origin: 'https://authlab.test' } }, PASSWORD),
+  )
+  assert.equal(res.statusCode, 200)
+  const body = res.json()
+  assert.equal(body.refreshToken, undefined, 'a browser gets no refresh token in the body')
+  assert.equal(body.sessionId, undefined, 'nor the session id')
+  const jar = Object.fromEntries(res.cookies.map((c) => [c.name, c.value]))
+  assert.ok(jar.sid && jar.access_token && jar.refresh_token)
   assert.equal((await introspect(app, other.sessionId)).json().active, false)
-  assert.equal((await introspect(app, current.sessionId)).json().active, true)
+  assert.equal((await introspect(app, current.sessionId)).json().active, false, 'the old session id')
+  assert.equal((await introspect(app, jar.sid!)).json().active, true, 'the new session cookie')
+  const me = await app.inject({ method: 'GET', url: '/auth/me', cookies: { sid: jar.sid! } })
+  assert.equal(me.statusCode, 200)
 })
 
-test('a wrong current password answers 401, changes nothing, and counts as a failed login on the account: past the limit, password changes and logins from that address get 429', async (t) => {
+test('a wrong current password answers 403, changes nothing, and counts as a failed login on the account: past the limit, password changes and logins from that address get 429', async (t) => {
   const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '2' })
   const { email, userId, login: current } = await registerAndLogin(app)
   const other = (await login(app, email)).json()
@@ -106,7 +132,7 @@ test('a wrong current password answers 401, changes nothing, and counts as a fai
   for (let i = 0; i < 3; i++) {
     statuses.push((await app.inject(change(bearer(current.accessToken), 'not my password'))).statusCode)
   }
-  assert.deepEqual(statuses, [401, 401, 429])
+  assert.deepEqual(statuses, [403, 403, 429])
   const wrong = await app.inject(change(bearer(current.accessToken), 'not my password'))
   assert.equal(wrong.statusCode, 429)
   assert.ok(Number(wrong.headers['retry-after']) > 0)
@@ -120,13 +146,14 @@ test('a wrong current password answers 401, changes nothing, and counts as a fai
   assert.equal((await introspect(app, other.accessToken)).json().active, true, 'no login revoked')
 })
 
-test('a wrong current password answers 401 AUTHLAB_CURRENT_PASSWORD_INVALID; a right one afterwards clears the failure', async (t) => {
+test('a wrong current password answers 403 AUTHLAB_CURRENT_PASSWORD_INVALID, no 401 a client would take for a dead token; a right one afterwards clears the failure', async (t) => {
   const app = await build(t, stores(), { LOGIN_RATE_LIMIT_PER_ACCOUNT_IP: '2' })
   const { email, login: current } = await registerAndLogin(app)
   const wrong = await app.inject(change(bearer(current.accessToken), 'not my password'))
-  assert.equal(wrong.statusCode, 401)
+  assert.equal(wrong.statusCode, 403)
   assert.equal(wrong.json().code, 'AUTHLAB_CURRENT_PASSWORD_INVALID')
-  assert.equal((await app.inject(change(bearer(current.accessToken), PASSWORD))).statusCode, 204)
+  assert.equal(wrong.headers['www-authenticate'], undefined)
+  assert.equal((await app.inject(change(bearer(current.accessToken), PASSWORD))).statusCode, 200)
   // Cleared: two more failures are judged before the limit answers.
   for (const expected of [401, 401, 429]) {
     assert.equal((await login(app, email, 'not my password')).statusCode, expected)
@@ -144,7 +171,7 @@ test('every password change and attempt counts against the per-address budget of
       (await app.inject(change(bearer(current.accessToken), password, NEW_PASSWORD, address))).statusCode,
     )
   }
-  assert.deepEqual(statuses, [401, 401, 429])
+  assert.deepEqual(statuses, [403, 403, 429])
 })
 
 test('a too-short or too-long new password, a missing field or an unknown property answers 400 and changes nothing', async (t) => {
@@ -175,10 +202,16 @@ test('without a live credential a password change answers 401: none, a revoked o
   const app = await build(t, stores())
   const { userId, login: current } = await registerAndLogin(app)
   const before = await storedHash(app, userId)
-  assert.equal((await app.inject(change({}, PASSWORD))).statusCode, 401)
-  assert.equal((await app.inject(change(bearer(current.refreshToken), PASSWORD))).statusCode, 401)
+  const none = await app.inject(change({}, PASSWORD))
+  assert.equal(none.statusCode, 401)
+  assert.equal(none.headers['www-authenticate'], 'Bearer realm="authlab"', 'RFC 6750 §3.1: no error code')
+  const refresh = await app.inject(change(bearer(current.refreshToken), PASSWORD))
+  assert.equal(refresh.statusCode, 401)
+  assert.equal(refresh.headers['www-authenticate'], 'Bearer realm="authlab", error="invalid_token"')
   await app.inject({ method: 'POST', url: '/auth/logout', ...bearer(current.accessToken) })
-  assert.equal((await app.inject(change(bearer(current.accessToken), PASSWORD))).statusCode, 401)
+  const revoked = await app.inject(change(bearer(current.accessToken), PASSWORD))
+  assert.equal(revoked.statusCode, 401)
+  assert.equal(revoked.headers['www-authenticate'], 'Bearer realm="authlab", error="invalid_token"')
   assert.equal(await storedHash(app, userId), before)
 })
 
@@ -208,7 +241,7 @@ test('a failure while revoking the other logins leaves nothing half-written: the
   assert.equal(rows[0]!.n, 0)
   assert.equal(
     (await app.inject(change(bearer(current.accessToken), PASSWORD))).statusCode,
-    204,
+    200,
     'a retry works',
   )
 })
@@ -218,7 +251,7 @@ test('a login verified against the old password that commits after the change is
   const { email, login: current } = await registerAndLogin(app)
   // The login's password check, then the change, then the login's issuing transaction.
   const verified = await app.users.authenticate(email, PASSWORD)
-  assert.equal((await app.inject(change(bearer(current.accessToken), PASSWORD))).statusCode, 204)
+  assert.equal((await app.inject(change(bearer(current.accessToken), PASSWORD))).statusCode, 200)
   await assert.rejects(app.credentials.login(verified), { code: 'AUTHLAB_INVALID_CREDENTIALS' })
   const fresh = await app.users.authenticate(email, NEW_PASSWORD)
   assert.ok(

@@ -22,6 +22,7 @@ import {
   TokenPair,
   UserView,
 } from '../schemas/auth.ts'
+import { cookieOptions, loginReply } from './login-reply.ts'
 import meRoutes from './me.ts'
 import passwordRoutes from './password.ts'
 import revokeRoutes from './revoke.ts'
@@ -39,13 +40,8 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { config } = opts
   const names = cookieNames(config.COOKIE_SECURE)
-  const cookieBase = {
-    httpOnly: true,
-    secure: config.COOKIE_SECURE,
-    sameSite: config.COOKIE_SAMESITE,
-    path: '/',
-  } as const
-  const refreshCookie = { ...cookieBase, path: REFRESH_COOKIE_PATH, maxAge: config.REFRESH_TOKEN_TTL_S }
+  const { base: cookieBase, refresh: refreshCookie } = cookieOptions(config)
+  const sendLogin = loginReply(config)
 
   // RFC 6749 §5.1: a response carrying a credential is never stored by a cache or the browser.
   fastify.addHook('onSend', async (_request, reply) => {
@@ -184,23 +180,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
         userAgent: request.headers['user-agent'] ?? null,
         address: clientKey(request.ip),
       })
-      reply
-        .setCookie(names.session, issued.sessionId, {
-          ...cookieBase,
-          ...(request.body.rememberMe ? { maxAge: config.SESSION_ABSOLUTE_TTL_S } : {}),
-        })
-        .setCookie(names.access, issued.accessToken, { ...cookieBase, maxAge: issued.expiresIn })
-        .setCookie(names.refresh, issued.refreshToken, refreshCookie)
-      // A browser (every browser sends Origin with a POST) keeps the long-lived credentials in
-      // their HttpOnly cookies only: a page script that sees this answer cannot read them.
-      const browser = request.headers.origin !== undefined
-      return {
-        accessToken: issued.accessToken,
-        tokenType: 'Bearer' as const,
-        expiresIn: issued.expiresIn,
-        ...(browser ? {} : { refreshToken: issued.refreshToken, sessionId: issued.sessionId }),
-        user,
-      }
+      return sendLogin(request, reply, issued, user, request.body.rememberMe)
     },
   )
 

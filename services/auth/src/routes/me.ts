@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from '../config.ts'
 import { UnauthenticatedError } from '../errors.ts'
 import { ErrorResponse, MeView } from '../schemas/auth.ts'
-import { callerOf } from './caller.ts'
+import { bearerChallenge, callerOf } from './caller.ts'
 
 /** GET /auth/me: the caller's own account. A GET changes nothing, so a cookie caller needs no CSRF proof. */
 export default async function meRoutes(fastify: FastifyInstance, opts: { config: AuthConfig }) {
@@ -19,10 +19,13 @@ export default async function meRoutes(fastify: FastifyInstance, opts: { config:
         response: { 200: MeView, 400: ErrorResponse, 401: ErrorResponse, 503: ErrorResponse },
       },
     },
-    async (request) => {
-      const { userId } = await caller(request)
+    async (request, reply) => {
+      const { userId } = await caller(request, reply)
       const account = await fastify.users.account(userId)
-      if (!account) throw new UnauthenticatedError('The user no longer exists')
+      if (!account) {
+        reply.header('www-authenticate', bearerChallenge(true))
+        throw new UnauthenticatedError('The user no longer exists')
+      }
       return { userId: account.id, username: account.email, roles: account.roles }
     },
   )

@@ -4,6 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
+import { clientKey } from '../plugins/app/login-throttle.ts'
+import { refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
 import type { LoginRef } from '../plugins/app/revocations.ts'
 import { OAuthError, RevokeBody } from '../schemas/auth.ts'
 
@@ -23,16 +25,27 @@ function oauthError(statusCode: number): string {
  * no CSRF proof is needed.
  *
  * What is revoked follows logout: an access token or a refresh token revokes its login (session,
- * every JWT by login id and the presented `jti`, refresh family); a session id its login too. An
- * unknown, invalid, expired, spent or already-revoked token is answered 200 as well (§2.2): nothing
- * is said about it. A store that cannot answer is a 503 with Retry-After (§2.2.1): the client must
- * not believe a revocation that did not happen. Not rate-limited: the answer is the same for any
- * token, so there is nothing to guess at, and it costs what a logout costs (which is not limited
- * either); refusing a revocation would hurt the holder more than a flood hurts auth.
+ * every JWT by login id and the presented `jti`, refresh family); a session id its login too. A
+ * refresh token already spent still revokes its login, unlike at logout: it is treated as reuse (a
+ * thief may have rotated it first and hold the successor). Session ids and refresh tokens are looked
+ * up in Postgres, so a session whose Redis record idled out is still found. An unknown, invalid,
+ * expired access token or already-revoked token is answered 200 as well (§2.2): nothing is said
+ * about it. A store that cannot answer is a 503 with Retry-After (§2.2.1): the client must
+ * not believe a revocation that did not happen. Rate-limited per client address, generously
+ * (REVOKE_RATE_LIMIT_PER_IP per LOGIN_RATE_LIMIT_WINDOW_S): the answer is the same for any token, so
+ * there is nothing to guess at, but each request is unauthenticated and costs Postgres (and Redis)
+ * work; past the limit, 429 `temporarily_unavailable` with Retry-After.
  */
 export default async function revokeRoutes(fastify: FastifyInstance, opts: { config: AuthConfig }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   await app.register(formbody, { bodyLimit: opts.config.BODY_LIMIT_BYTES })
+  const addressLimit = refuseWhenExceeded(
+    fastify.createRateLimit({
+      max: opts.config.REVOKE_RATE_LIMIT_PER_IP,
+      timeWindow: opts.config.LOGIN_RATE_LIMIT_WINDOW_S * 1000,
+      keyGenerator: (req) => `revoke-ip:${clientKey(req.ip)}`,
+    }),
+  )
 
   // Errors as RFC 7009 §2.2.1 answers them (RFC 6749 §5.2): the shared error handler has logged,
   // counted and shaped the error (Retry-After on a 503 included); here it is reworded.
@@ -65,8 +78,10 @@ export default async function revokeRoutes(fastify: FastifyInstance, opts: { con
       if (!(await fastify.revocations.isUnrevoked(claims.sid))) return undefined
       return { loginId: claims.sid, userId: claims.sub, jti: { jti: claims.jti, exp: claims.exp } }
     }
-    const bySession = () => fastify.credentials.sessionLogin(token)
-    const byRefresh = () => fastify.credentials.refreshTokenLogin(token)
+    // Both in Postgres, the source of truth: a session id whose Redis record idled out still names
+    // its login, and a refresh token spent by someone else (reuse) names it too.
+    const bySession = () => fastify.credentials.revocableSessionLogin(token)
+    const byRefresh = () => fastify.credentials.revocableRefreshTokenLogin(token)
     const [first, second] = hint === 'refresh_token' ? [byRefresh, bySession] : [bySession, byRefresh]
     const found = (await first()) ?? (await second())
     return found && { loginId: found.loginId, userId: found.userId }
@@ -75,6 +90,8 @@ export default async function revokeRoutes(fastify: FastifyInstance, opts: { con
   app.post(
     '/auth/revoke',
     {
+      // Before the body is parsed: a malformed request counts as much as any other.
+      onRequest: addressLimit,
       schema: {
         tags: ['auth'],
         summary: 'RFC 7009 token revocation; the token is its own proof of possession',
@@ -84,6 +101,7 @@ export default async function revokeRoutes(fastify: FastifyInstance, opts: { con
         response: {
           200: Type.Null({ description: 'revoked, or nothing to revoke (RFC 7009 §2.2): an empty body' }),
           400: OAuthError,
+          429: OAuthError,
           503: OAuthError,
         },
       },

@@ -30,8 +30,8 @@ export default async function sessionRoutes(fastify: FastifyInstance, opts: { co
         response: { 200: SessionList, ...errors },
       },
     },
-    async (request) => {
-      const { userId, loginId } = await caller(request)
+    async (request, reply) => {
+      const { userId, loginId } = await caller(request, reply)
       const logins = await fastify.credentials.liveLogins(userId)
       return {
         sessions: logins.map((l) => ({
@@ -62,7 +62,7 @@ export default async function sessionRoutes(fastify: FastifyInstance, opts: { co
       },
     },
     async (request, reply) => {
-      const { userId } = await caller(request)
+      const { userId } = await caller(request, reply)
       if (!(await fastify.revocations.endSession(userId, request.params.id))) throw new SessionNotFoundError()
       fastify.authMetrics.revocations.inc({ reason: 'session-end' })
       return reply.code(204).send(null)
@@ -80,7 +80,7 @@ export default async function sessionRoutes(fastify: FastifyInstance, opts: { co
       },
     },
     async (request, reply) => {
-      const { userId, loginId } = await caller(request)
+      const { userId, loginId } = await caller(request, reply)
       const revoked = await fastify.revocations.logoutOthers(userId, loginId)
       if (revoked > 0) fastify.authMetrics.revocations.inc({ reason: 'logout-others' })
       return reply.code(204).send(null)

@@ -114,40 +114,46 @@ export class Credentials {
   }
 
   async login(user: User, device: Device = { userAgent: null, address: '' }): Promise<IssuedLogin> {
+    return inTransaction(this.#fastify.pg, (db) => this.loginWithin(db, user, device))
+  }
+
+  /**
+   * `login` within the caller's transaction (a password change renews the caller's login in the
+   * transaction that revokes the old one): nothing is issued unless that transaction commits.
+   */
+  async loginWithin(db: pg.PoolClient, user: User, device: Device): Promise<IssuedLogin> {
     const c = this.#config
     const sessionId = randomToken()
     const loginId = randomUUID()
     const refreshToken = randomToken()
     const now = Date.now()
     const expiresAt = now + c.SESSION_ABSOLUTE_TTL_S * 1000
-    const access = await inTransaction(this.#fastify.pg, async (db) => {
-      // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll) and a
-      // password change, after which a login verified against the old password is refused.
-      if (!(await this.#fastify.users.stillCurrent(db, user))) throw new InvalidCredentialsError()
-      const access = this.#accessTimes()
-      await db.query(
-        `INSERT INTO logins (id, user_id, session_hash, created_at, last_used_at, expires_at,
-                             access_expires_at, user_agent, address)
-         VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7)`,
-        [
-          loginId,
-          user.id,
-          hashSessionId(sessionId),
-          new Date(expiresAt),
-          access.expiresAt,
-          device.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
-          device.address || null,
-        ],
-      )
-      await db.query('INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)', [
-        sha256(refreshToken),
+    // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll) and a
+    // password change, after which a login verified against the old password is refused.
+    if (!(await this.#fastify.users.stillCurrent(db, user))) throw new InvalidCredentialsError()
+    const access = this.#accessTimes()
+    await db.query(
+      `INSERT INTO logins (id, user_id, session_hash, created_at, last_used_at, expires_at,
+                           access_expires_at, user_agent, address)
+       VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7)`,
+      [
         loginId,
-        new Date(Math.min(expiresAt, now + c.REFRESH_TOKEN_TTL_S * 1000)),
-      ])
-      const record: SessionRecord = { userId: user.id, loginId, expiresAt }
-      await this.#fastify.revocationWriter.writeSession(sessionId, record, c.SESSION_IDLE_TTL_S * 1000)
-      return access
-    })
+        user.id,
+        hashSessionId(sessionId),
+        new Date(expiresAt),
+        access.expiresAt,
+        device.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
+        device.address || null,
+      ],
+    )
+    await db.query('INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)', [
+      sha256(refreshToken),
+      loginId,
+      new Date(Math.min(expiresAt, now + c.REFRESH_TOKEN_TTL_S * 1000)),
+    ])
+    const record: SessionRecord = { userId: user.id, loginId, expiresAt }
+    await this.#fastify.revocationWriter.writeSession(sessionId, record, c.SESSION_IDLE_TTL_S * 1000)
+    // Signed after the expiry is recorded on the row: a revocation locking it sees this token.
     return {
       accessToken: this.#signAccess(user.id, loginId, access),
       expiresIn: c.ACCESS_TOKEN_TTL_S,
@@ -270,6 +276,35 @@ export class Credentials {
     if (!SESSION_ID_PATTERN.test(sessionId)) return undefined
     const record = await this.#fastify.revocationReader.readSession(sessionId)
     return record && { loginId: record.loginId, userId: record.userId, expiresAt: record.expiresAt }
+  }
+
+  /**
+   * For revocation (RFC 7009) only: the unrevoked login a session id names, looked up in Postgres
+   * (the source of truth), whatever Redis holds: a session whose Redis record idled out still names
+   * a login whose refresh token lives on, and the lookup needs no Redis at all.
+   */
+  async revocableSessionLogin(sessionId: string): Promise<LoginRef | undefined> {
+    if (!SESSION_ID_PATTERN.test(sessionId)) return undefined
+    const { rows } = await this.#fastify.pg.query<{ id: string; user_id: string }>(
+      'SELECT id, user_id FROM logins WHERE session_hash = $1 AND revoked_at IS NULL',
+      [hashSessionId(sessionId)],
+    )
+    return rows[0] ? { loginId: rows[0].id, userId: rows[0].user_id } : undefined
+  }
+
+  /**
+   * For revocation (RFC 7009) only: the unrevoked login of any refresh token of its family, spent or
+   * expired too. A spent token presented for revocation is reuse as much as at /auth/refresh: the
+   * holder may be the victim of a thief who rotated it first, and the login must end. Unlike
+   * `refreshTokenLogin`, this authorises nothing but the revocation itself.
+   */
+  async revocableRefreshTokenLogin(refreshToken: string): Promise<LoginRef | undefined> {
+    const { rows } = await this.#fastify.pg.query<{ login_id: string; user_id: string }>(
+      `SELECT t.login_id, l.user_id FROM refresh_tokens t JOIN logins l ON l.id = t.login_id
+        WHERE t.token_hash = $1 AND l.revoked_at IS NULL`,
+      [sha256(refreshToken)],
+    )
+    return rows[0] ? { loginId: rows[0].login_id, userId: rows[0].user_id } : undefined
   }
 
   /** The login of an unspent, unexpired refresh token of a live login. */

@@ -97,14 +97,22 @@ export class Users {
   }
 
   /**
-   * A password change (OWASP Session Management: renew on a change of credentials): verifies the
-   * current password, then, in one transaction holding the user's row, stores the new hash and
-   * revokes every other login of the user through the revocation store, keeping `keepLoginId`.
-   * A failure anywhere rolls all of it back. The row lock orders it against logins: one that
-   * committed before is revoked here, one after finds its verified hash gone (`stillCurrent`).
-   * Resolves with the number of other logins revoked.
+   * A password change (OWASP Session Management: renew the session on a change of credentials):
+   * verifies the current password, then, in one transaction holding the user's row, stores the new
+   * hash, revokes every login of the user through the revocation store, the caller's `callerLoginId`
+   * included (a thief holding this device's credentials is logged out too), and runs `renew` to issue
+   * the caller a fresh login in the same transaction. A failure anywhere rolls all of it back. The
+   * row lock orders it against logins: one that committed before is revoked here, one after finds
+   * its verified hash gone (`stillCurrent`). Resolves with the number of logins revoked (the
+   * caller's counted) and what `renew` issued.
    */
-  async changePassword(userId: string, keepLoginId: string, current: string, next: string): Promise<number> {
+  async changePassword<T>(
+    userId: string,
+    callerLoginId: string,
+    current: string,
+    next: string,
+    renew: (db: pg.PoolClient) => Promise<T>,
+  ): Promise<{ revoked: number; renewed: T }> {
     const { rows } = await this.#fastify.pg.query<{ password_hash: string }>(
       'SELECT password_hash FROM users WHERE id = $1',
       [userId],
@@ -121,18 +129,16 @@ export class Users {
       )
       // Changed meanwhile (another of the user's logins): what was verified is no longer current.
       if (locked.rows[0]?.password_hash !== verified) throw new CurrentPasswordInvalidError()
-      const keep = await db.query('SELECT 1 FROM logins WHERE id = $1 AND revoked_at IS NULL', [keepLoginId])
-      if (keep.rowCount !== 1) throw new UnauthenticatedError('The credential has been revoked')
+      const own = await db.query('SELECT 1 FROM logins WHERE id = $1 AND revoked_at IS NULL', [callerLoginId])
+      if (own.rowCount !== 1) throw new UnauthenticatedError('The credential has been revoked')
       await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, nextHash])
-      const others = await db.query<{ id: string }>(
-        'SELECT id FROM logins WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2',
-        [userId, keepLoginId],
+      const live = await db.query<{ id: string }>(
+        'SELECT id FROM logins WHERE user_id = $1 AND revoked_at IS NULL',
+        [userId],
       )
-      const loginIds = others.rows.map((r) => r.id)
-      if (loginIds.length > 0) {
-        await this.#fastify.revocations.revoke(db, { userId, loginIds, reason: 'password-change' })
-      }
-      return loginIds.length
+      const loginIds = live.rows.map((r) => r.id)
+      await this.#fastify.revocations.revoke(db, { userId, loginIds, reason: 'password-change' })
+      return { revoked: loginIds.length, renewed: await renew(db) }
     })
   }
 }
