@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { seeded } from '@authlab/servers'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { build, INTROSPECTION_CLIENT, registerAndLogin, sharedStores } from './helper.ts'
 
@@ -11,19 +12,8 @@ import { build, INTROSPECTION_CLIENT, registerAndLogin, sharedStores } from './h
 
 const stores = sharedStores()
 
-/** mulberry32: a small seeded PRNG, so every run sends the same requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 const SEED = 0x29_05
-const random = prng(SEED)
+const random = seeded(SEED)
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
 /** A well-formed v4 UUID from the seeded PRNG: no login has it. */
 const seededUuid = (): string => {

@@ -11,6 +11,7 @@ import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
 import { InvalidCredentialsError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
 import { type AttemptOutcome, clientKey } from '../plugins/app/login-throttle.ts'
+import { limitKeys } from '../plugins/app/rate-limits.ts'
 import type { LoginRef } from '../plugins/app/revocations.ts'
 import { normalizeEmail } from '../plugins/app/users.ts'
 import {
@@ -122,7 +123,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   const perIp = fastify.createRateLimit({
     max: config.LOGIN_RATE_LIMIT_PER_IP,
     timeWindow: window,
-    keyGenerator: (req) => `login-ip:${clientKey(req.ip)}`,
+    keyGenerator: limitKeys.login,
   })
   const loginLimits = async (request: FastifyRequest, reply: FastifyReply) => {
     const result = await perIp(request)
@@ -149,7 +150,7 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
         rateLimit: {
           max: config.LOGIN_RATE_LIMIT_PER_IP,
           timeWindow: window,
-          keyGenerator: (req) => `register-ip:${clientKey(req.ip)}`,
+          keyGenerator: limitKeys.register,
         },
       },
     },

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.ts'
 import { IntrospectionClientError, RateLimitedError } from '../errors.ts'
 import { clientKey } from '../plugins/app/login-throttle.ts'
-import { refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
+import { limitKeys, refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
 import { ErrorResponse, IntrospectBody, IntrospectResponse } from '../schemas/auth.ts'
 
 declare module 'fastify' {
@@ -179,7 +179,7 @@ export default async function introspectRoutes(fastify: FastifyInstance, opts: {
   const perClient = fastify.createRateLimit({
     max: config.INTROSPECTION_RATE_LIMIT_PER_CLIENT,
     timeWindow: 60_000,
-    keyGenerator: (request) => `introspect-client:${request.introspectionClient}`,
+    keyGenerator: limitKeys.introspectionClient,
   })
   const clientLimit = refuseWhenExceeded(perClient)
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from '../config.ts'
 import { CurrentPasswordInvalidError, RateLimitedError, UnauthenticatedError } from '../errors.ts'
 import { type AttemptOutcome, clientKey } from '../plugins/app/login-throttle.ts'
-import { refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
+import { limitKeys, refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
 import { ErrorResponse, LoginResponse, PasswordChangeBody } from '../schemas/auth.ts'
 import { bearerChallenge, callerOf } from './caller.ts'
 import { loginReply } from './login-reply.ts'
@@ -28,7 +28,7 @@ export default async function passwordRoutes(fastify: FastifyInstance, opts: { c
   const perIp = fastify.createRateLimit({
     max: config.LOGIN_RATE_LIMIT_PER_IP,
     timeWindow: config.LOGIN_RATE_LIMIT_WINDOW_S * 1000,
-    keyGenerator: (req) => `password-ip:${clientKey(req.ip)}`,
+    keyGenerator: limitKeys.password,
   })
   const addressLimit = refuseWhenExceeded(perIp)
 

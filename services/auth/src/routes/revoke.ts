@@ -4,8 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { AuthConfig } from '../config.ts'
-import { clientKey } from '../plugins/app/login-throttle.ts'
-import { refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
+import { limitKeys, refuseWhenExceeded } from '../plugins/app/rate-limits.ts'
 import type { LoginRef } from '../plugins/app/revocations.ts'
 import { OAuthError, RevokeBody } from '../schemas/auth.ts'
 
@@ -43,7 +42,7 @@ export default async function revokeRoutes(fastify: FastifyInstance, opts: { con
     fastify.createRateLimit({
       max: opts.config.REVOKE_RATE_LIMIT_PER_IP,
       timeWindow: opts.config.LOGIN_RATE_LIMIT_WINDOW_S * 1000,
-      keyGenerator: (req) => `revoke-ip:${clientKey(req.ip)}`,
+      keyGenerator: limitKeys.revoke,
     }),
   )
 

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { RateLimitedError } from '../../errors.ts'
+import { clientKey } from './login-throttle.ts'
 
 type Limiter = (
   request: FastifyRequest,
@@ -18,3 +19,16 @@ export function refuseWhenExceeded(limiter: Limiter) {
     }
   }
 }
+
+/**
+ * The key of each per-route budget, under the rate-limit plugin's Redis namespace (http.ts): one
+ * budget per route and client address (IPv6 by its /64, as clientKey groups it), or per
+ * introspection client.
+ */
+export const limitKeys = {
+  login: (request: FastifyRequest) => `login-ip:${clientKey(request.ip)}`,
+  register: (request: FastifyRequest) => `register-ip:${clientKey(request.ip)}`,
+  password: (request: FastifyRequest) => `password-ip:${clientKey(request.ip)}`,
+  revoke: (request: FastifyRequest) => `revoke-ip:${clientKey(request.ip)}`,
+  introspectionClient: (request: FastifyRequest) => `introspect-client:${request.introspectionClient}`,
+} as const
