@@ -38,8 +38,20 @@ export interface AccessClaims {
   exp: number
   jti: string
   sid: string
+  /** The user's roles when the token was issued (see ADMIN_ROLE). */
+  roles: string[]
 }
-export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid'] as const
+export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid', 'roles'] as const
+
+/** The role `GET /<service>/<mode>/admin` requires; roles are free-form strings otherwise. */
+export const ADMIN_ROLE = 'admin'
+
+/**
+ * A role is a short lowercase name (letters, digits, `-`, `_`, `:`): it travels in every access
+ * token and session record, so it is bounded, and it never needs escaping in a header or log.
+ */
+export const ROLE_PATTERN = /^[a-z][a-z0-9_:-]{0,31}$/
+export const MAX_ROLES = 16
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
 
 /** A session id is 32 random bytes, base64url: 256 bits from the CSPRNG. */

@@ -1,5 +1,5 @@
 import { redisClient, redisTopology } from '@authlab/clients'
-import { CSRF_HEADER, cookieNames, MODES } from '@authlab/contract'
+import { ADMIN_ROLE, CSRF_HEADER, cookieNames, MODES, type Mode } from '@authlab/contract'
 import {
   ErrorBody,
   errorHandler,
@@ -7,9 +7,14 @@ import {
   serverOptions,
   unroutedRequests,
 } from '@authlab/service-kit'
-import { verify } from '@authlab/verify'
+import { requireRole, verify } from '@authlab/verify'
 import swagger from '@fastify/swagger'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import type { DownstreamConfig } from './config.ts'
 import { createMetrics } from './metrics.ts'
 
@@ -85,6 +90,65 @@ export async function buildDownstreamApp(
 
   app.setErrorHandler(errorHandler())
 
+  /** The mode's authentication as an onRequest hook, timed and counted by outcome. */
+  const measured =
+    (mode: Mode, authenticate: ReturnType<typeof app.authenticate>) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const end = metrics.verifySeconds.startTimer({ mode })
+      let outcome = 'ok'
+      try {
+        await authenticate.call(app, request, reply)
+      } catch (err) {
+        outcome = (err as FastifyError).statusCode === 401 ? 'unauthorized' : 'unavailable'
+        throw err
+      } finally {
+        end({ outcome })
+        metrics.decisions.inc({ mode, outcome })
+      }
+    }
+
+  /**
+   * GET /<service>/<mode>/admin: 200 for a principal holding the admin role as this mode sees it,
+   * 403 otherwise. How soon a role change reaches each mode is the point (docs/modes.md).
+   */
+  const registerAdminRoute = (
+    mode: Mode,
+    authenticate: ReturnType<typeof app.authenticate>,
+    challenge: 'Bearer' | 'Cookie',
+  ) => {
+    app.get(
+      `/${service}/${mode}/admin`,
+      {
+        schema: {
+          summary: `An admin-only resource, authorised by the roles \`${mode}\` sees`,
+          tags: ['modes'],
+          security: [challenge === 'Cookie' ? { session: [] } : { bearer: [] }],
+          response: {
+            200: {
+              type: 'object',
+              required: ['sub', 'roles', 'mode', 'service'],
+              properties: {
+                sub: { type: 'string' },
+                roles: { type: 'array', items: { type: 'string' } },
+                mode: { type: 'string' },
+                service: { type: 'string' },
+                replica: { type: 'string' },
+              },
+            },
+            401: errorRef,
+            403: errorRef,
+            503: errorRef,
+          },
+        },
+        onRequest: measured(mode, authenticate),
+        preHandler: requireRole(ADMIN_ROLE),
+      },
+      async (request) => {
+        return { sub: request.user.userId, roles: request.user.roles, mode, service, ...replica }
+      },
+    )
+  }
+
   // One route per mode; its strategy runs as an onRequest hook that sets request.user.
   for (const mode of MODES) {
     const authenticate = app.authenticate(mode)
@@ -102,6 +166,7 @@ export async function buildDownstreamApp(
               required: ['sub', 'mode', 'service'],
               properties: {
                 sub: { type: 'string', description: 'the user id (empty for none)' },
+                roles: { type: 'array', items: { type: 'string' }, description: 'the roles this mode saw' },
                 mode: { type: 'string' },
                 service: { type: 'string' },
                 replica: { type: 'string', description: 'which replica answered (EXPOSE_REPLICA)' },
@@ -111,22 +176,11 @@ export async function buildDownstreamApp(
             503: errorRef,
           },
         },
-        onRequest: async (request, reply) => {
-          const end = metrics.verifySeconds.startTimer({ mode })
-          let outcome = 'ok'
-          try {
-            await authenticate.call(app, request, reply)
-          } catch (err) {
-            outcome = (err as FastifyError).statusCode === 401 ? 'unauthorized' : 'unavailable'
-            throw err
-          } finally {
-            end({ outcome })
-            metrics.decisions.inc({ mode, outcome })
-          }
-        },
+        onRequest: measured(mode, authenticate),
       },
-      async (request) => ({ sub: request.user.userId, mode, service, ...replica }),
+      async (request) => ({ sub: request.user.userId, roles: request.user.roles, mode, service, ...replica }),
     )
+    if (mode !== 'none') registerAdminRoute(mode, authenticate, challenge)
   }
 
   app.get(`/${service}/openapi.json`, { schema: { hide: true } }, async () => app.swagger())

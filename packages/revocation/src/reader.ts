@@ -185,7 +185,9 @@ export class RevocationReader {
     this.#assertTrusted()
     if (!raw) return undefined
     const record = JSON.parse(raw) as SessionRecord
-    return record.expiresAt > Date.now() ? record : undefined
+    if (!(record.expiresAt > Date.now())) return undefined
+    // A record without roles holds none: nothing is granted that was not written.
+    return Array.isArray(record.roles) ? record : { ...record, roles: [] }
   }
 
   /**

@@ -5,6 +5,8 @@ export interface SessionRecord {
   loginId: string
   /** Absolute expiry, epoch ms; the idle expiry is the key's TTL. */
   expiresAt: number
+  /** The user's roles, rewritten in place when they change (RevocationWriter.updateSessions). */
+  roles: string[]
 }
 
 /** One revocation as written to the Postgres log, Redis and the feed. Times are epoch ms. */

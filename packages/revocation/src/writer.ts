@@ -83,6 +83,11 @@ export interface RevokeBatch {
   entries: Revocation[]
   /** Hashes of the revoked logins' session ids. */
   sessionHashes: string[]
+  /**
+   * Sessions that stay but whose record changes (a role change): each is rewritten in place where
+   * it still exists, keeping its idle TTL, before the entries are written.
+   */
+  rewrites?: { sessionHash: string; record: SessionRecord }[]
   /** The highest Postgres log id this batch covers (0 when it covers none). */
   watermark: number
 }
@@ -134,6 +139,14 @@ export class RevocationWriter {
         const wait = always || nodeForKey(this.#redis, key) !== marked ? this.#waitReplicas : 0
         return writeReplicated(this.#redis, wait, this.#waitTimeoutMs, (p) => p.del(key))
       }),
+    )
+    // XX: a session deleted or idled out meanwhile is not brought back; KEEPTTL: nor kept longer.
+    await Promise.all(
+      (batch.rewrites ?? []).map(({ sessionHash, record }) =>
+        writeReplicated(this.#redis, this.#waitReplicas, this.#waitTimeoutMs, (p) =>
+          p.set(keys.session(sessionHash), JSON.stringify(record), 'KEEPTTL', 'XX'),
+        ),
+      ),
     )
     const entries: ScriptEntry[] = batch.entries.map((e) => ({
       kind: e.kind,

@@ -206,7 +206,7 @@ test('WAIT asks only the primaries written to: a shard without its replica refus
     c.disconnect()
     return /connected_slaves:0/.test(info)
   })
-  const record = { userId: randomUUID(), loginId: randomUUID(), expiresAt: Date.now() + 60_000 }
+  const record = { userId: randomUUID(), loginId: randomUUID(), expiresAt: Date.now() + 60_000, roles: [] }
   await assert.rejects(writer.writeSession(sessionId, record, 60_000), {
     code: 'AUTHLAB_REDIS_NOT_REPLICATED',
   })

@@ -85,7 +85,7 @@ const soon = () => Date.now() + 60_000
 test('a written session reads back with its login; an unknown or revoked session reads as undefined', async (t) => {
   const { writer, reader } = await store(t)
   const sessionId = randomBytes(32).toString('base64url')
-  const record = { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon() }
+  const record = { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon(), roles: ['user'] }
   await writer.writeSession(sessionId, record, 60_000)
   assert.deepEqual(await reader.readSession(sessionId, 60_000), record)
   assert.equal(await reader.readSession(randomBytes(32).toString('base64url')), undefined)
@@ -95,6 +95,37 @@ test('a written session reads back with its login; an unknown or revoked session
     watermark: 0,
   })
   assert.equal(await reader.readSession(sessionId), undefined)
+})
+
+test('a rewrite changes a live session in place, keeps its idle TTL, and never brings back a deleted one', async (t) => {
+  const { writer, reader } = await store(t)
+  const { hashSessionId } = await import('../src/keys.ts')
+  const [live, gone] = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')]
+  const record = (roles: string[]) => ({
+    userId: randomUUID(),
+    loginId: randomUUID(),
+    expiresAt: soon(),
+    roles,
+  })
+  const before = record(['user'])
+  await writer.writeSession(live, before, 60_000)
+  const after = { ...before, roles: ['admin', 'user'] }
+  await writer.revoke({
+    entries: [],
+    sessionHashes: [],
+    watermark: 0,
+    rewrites: [
+      { sessionHash: hashSessionId(live), record: after },
+      { sessionHash: hashSessionId(gone), record: record(['admin']) },
+    ],
+  })
+  assert.deepEqual(await reader.readSession(live), after)
+  assert.equal(await reader.readSession(gone), undefined)
+  const probe = client()
+  t.after(() => probe.disconnect())
+  await until('connected', () => probe.status === 'ready')
+  const left = await probe.pttl((await import('../src/keys.ts')).keys.session(hashSessionId(live)))
+  assert.ok(left > 0 && left <= 60_000, `idle TTL kept: ${left} ms`)
 })
 
 test('isRevoked sees the jti, the login and the user cut-off (whole seconds before it), nothing else', async (t) => {
@@ -172,7 +203,7 @@ test('a session read issued while the connection comes back is not answered from
   const sessionId = randomBytes(32).toString('base64url')
   await writer.writeSession(
     sessionId,
-    { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon() },
+    { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon(), roles: [] },
     60_000,
   )
   // What a Redis restarted from an older AOF holds: a session its logout deleted, another

@@ -121,6 +121,10 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     const verifier = jwks.current(kid) ?? (await jwks.key(kid))
     if (!verifier) throw new UnauthorizedError('unknown signing key')
     const claims = verifier(token)
+    // Present is not enough: a string would pass `roles.includes('admin')` for "badminton".
+    if (!Array.isArray(claims.roles) || !claims.roles.every((r) => typeof r === 'string')) {
+      throw new UnauthorizedError('roles claim is not a list of strings')
+    }
     // Only a header that carried a verified token is remembered, so made-up variants of a real
     // header cannot take the places; when the places are full (rotated keys), start over.
     if (remembered === undefined) {

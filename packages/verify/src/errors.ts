@@ -29,3 +29,5 @@ export function credentialToken(credential: PresentedCredential): string {
   if (credential.source === 'none') throw new UnauthorizedError('no credential')
   return credential.token
 }
+/** Authenticated, but the credential's roles do not include the one the route requires. */
+export const ForbiddenError = createError<[string]>('AUTHLAB_FORBIDDEN', 'This needs the %s role', 403)

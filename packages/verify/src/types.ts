@@ -7,6 +7,8 @@ export interface Principal {
   userId: string
   /** The login the credential belongs to, when it names one. */
   loginId?: string
+  /** The roles the credential carries (a token's `roles` claim, a session record's roles). */
+  roles: readonly string[]
 }
 
 /** One way of turning a request into a principal or an error: one file per mode in strategies/. */

@@ -9,6 +9,7 @@ export const AUDIENCE = 'authlab-api'
 
 export interface Key {
   kid: string
+  /** The payload's `roles` default to none, as auth writes them for a user without roles. */
   sign: (payload: object) => string
   /** No expiresIn: the payload's iat and exp are taken as they are. */
   signRaw: (payload: object) => string
@@ -31,8 +32,8 @@ export function newKey(): Key {
   const signRaw = createSigner(base)
   return {
     kid,
-    sign: signer,
-    signRaw,
+    sign: (payload) => signer({ roles: [], ...payload }),
+    signRaw: (payload) => signRaw({ roles: [], ...payload }),
     jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' },
   }
 }

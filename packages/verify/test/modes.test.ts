@@ -61,7 +61,7 @@ for (const modes of [['jwt'], ['none', 'jwt']] as const) {
     const token = signing.sign({ sub: userId, sid: loginId, jti: randomUUID() })
     const ok = await fastify.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })
     assert.equal(ok.statusCode, 200)
-    assert.deepEqual(ok.json(), { userId, loginId })
+    assert.deepEqual(ok.json(), { userId, loginId, roles: [] })
     // Signed by a key the JWKS does not publish, under the published key's kid.
     const forged = newKey().sign({ sub: userId, sid: loginId, jti: randomUUID() })
     const [, payload, signature] = forged.split('.')

@@ -173,7 +173,7 @@ test('packed with its workspace dependencies and installed by npm into a fresh a
   })
   const out = JSON.parse(stdout.trim().split('\n').at(-1) as string)
   assert.match(out.resolved, /\/app\/node_modules\/@authlab\/verify\/dist\/pack\/src\/index\.js$/)
-  assert.deepEqual(out.answers.valid, { status: 200, body: { userId, loginId } })
+  assert.deepEqual(out.answers.valid, { status: 200, body: { userId, loginId, roles: [] } })
   assert.equal(out.answers.forged.status, 401)
   assert.equal(out.unregistered, 'AUTHLAB_VERIFY_MODE_NOT_REGISTERED')
   assert.equal(out.redis, false)

@@ -91,7 +91,7 @@ async function liveSession(writer: RevocationWriter): Promise<string> {
   const sessionId = randomBytes(32).toString('base64url')
   await writer.writeSession(
     sessionId,
-    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000 },
+    { userId: 'u1', loginId: 'l1', expiresAt: Date.now() + 60_000, roles: [] },
     60_000,
   )
   return sessionId
@@ -127,7 +127,7 @@ test('jwt: a valid token is accepted; no token, a wrong audience and an unknown 
   const l = login()
   const ok = await get(app, '/jwt', bearer(l.token))
   assert.equal(ok.statusCode, 200)
-  assert.deepEqual(ok.json(), { userId: l.userId, loginId: l.loginId })
+  assert.deepEqual(ok.json(), { userId: l.userId, loginId: l.loginId, roles: [] })
   const other = newKey()
   for (const headers of [{}, bearer(`${l.token}x`), bearer(other.sign({ sub: 'u', sid: 's', jti: 'j' }))]) {
     const res = await get(app, '/jwt', headers)
@@ -155,7 +155,7 @@ test('session-cached: serves a revoked session from its cache for at most the TT
   const sessionId = randomBytes(32).toString('base64url')
   await writer.writeSession(
     sessionId,
-    { userId: 'u2', loginId: 'l2', expiresAt: Date.now() + 60_000 },
+    { userId: 'u2', loginId: 'l2', expiresAt: Date.now() + 60_000, roles: [] },
     60_000,
   )
   const cookie = { cookie: `sid=${sessionId}` }
@@ -167,6 +167,44 @@ test('session-cached: serves a revoked session from its cache for at most the TT
   await sleep(350)
   assert.equal((await get(app, '/session-cached', cookie)).statusCode, 401)
   assert.equal((await get(app, '/session', cookie)).statusCode, 401)
+})
+
+test('the roles a credential carries reach the principal: the token claim, the session record (rewritten in place: session at once, session-cached after its TTL)', async (t) => {
+  const { app, writer } = await build(t, { sessionCacheTtlMs: 300 })
+  const token = signing.sign({ sub: 'u3', sid: 'l3', jti: randomUUID(), roles: ['admin', 'ops'] })
+  await until('the feed is ready', () => app.authStrategies['jwt-pushed'].ready())
+  for (const mode of ['jwt', 'jwt-denylist', 'jwt-pushed'] as const) {
+    const res = await get(app, `/${mode}`, bearer(token))
+    assert.deepEqual(res.json().roles, ['admin', 'ops'], mode)
+  }
+  const sessionId = randomBytes(32).toString('base64url')
+  const record = { userId: 'u3', loginId: 'l3', expiresAt: Date.now() + 60_000, roles: ['admin'] }
+  await writer.writeSession(sessionId, record, 60_000)
+  const cookie = { cookie: `sid=${sessionId}` }
+  assert.deepEqual((await get(app, '/session', cookie)).json().roles, ['admin'])
+  assert.deepEqual((await get(app, '/session-cached', cookie)).json().roles, ['admin'])
+  await writer.revoke({
+    entries: [],
+    sessionHashes: [],
+    watermark: 0,
+    rewrites: [{ sessionHash: hashSessionId(sessionId), record: { ...record, roles: [] } }],
+  })
+  assert.deepEqual((await get(app, '/session', cookie)).json().roles, [], 'session: at once')
+  await sleep(350)
+  assert.deepEqual(
+    (await get(app, '/session-cached', cookie)).json().roles,
+    [],
+    'session-cached: after its TTL',
+  )
+})
+
+test('a signed token whose roles claim is missing or not a list of strings is refused (401): "badminton" is not admin', async (t) => {
+  const { app } = await build(t)
+  // undefined: the claim is left out of the token altogether.
+  for (const roles of [undefined, 'badminton', [1], { admin: true }, null]) {
+    const token = signing.sign({ sub: 'u4', sid: 'l4', jti: randomUUID(), roles })
+    assert.equal((await get(app, '/jwt', bearer(token))).statusCode, 401, String(JSON.stringify(roles)))
+  }
 })
 
 test('jwt-denylist: a revoked login, jti or user cut-off is 401; not ready is 503 even with fail-open on', async (t) => {

@@ -8,6 +8,7 @@ import keys from './plugins/app/keys.ts'
 import loginThrottle from './plugins/app/login-throttle.ts'
 import authMetrics from './plugins/app/metrics.ts'
 import migrations from './plugins/app/migrations.ts'
+import permissions from './plugins/app/permissions.ts'
 import revocations from './plugins/app/revocations.ts'
 import users from './plugins/app/users.ts'
 import stores from './plugins/external/stores.ts'
@@ -43,6 +44,7 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
     await app.register(loginThrottle, { config })
     await app.register(revocations, { config })
     await app.register(credentials, { config })
+    await app.register(permissions, { config })
     await app.register(healthRoutes)
     await app.register(jwksRoutes, { config })
     await app.register(authRoutes, { config })

@@ -38,3 +38,9 @@ export const CurrentPasswordInvalidError = createError(
 )
 /** Unknown, someone else's or already ended: one answer, so nobody learns another user's ids. */
 export const SessionNotFoundError = createError('AUTHLAB_SESSION_NOT_FOUND', 'No such session', 404)
+/** Told only after a correct password (see Users.authenticate). */
+export const AccountDisabledError = createError('AUTHLAB_ACCOUNT_DISABLED', 'This account is disabled', 403)
+export const UserNotFoundError = createError('AUTHLAB_USER_NOT_FOUND', 'No such user', 404)
+/** An authenticated caller without the admin role, as Postgres holds it now (not as a token says). */
+export const NotAdminError = createError('AUTHLAB_FORBIDDEN', 'This needs the admin role', 403)
+export const InvalidRolesError = createError<[string]>('AUTHLAB_INVALID_ROLES', '%s', 400)

@@ -31,7 +31,7 @@ export function introspectStrategy(ctx: StrategyContext): Strategy {
       const cookie = ctx.accessCookie(request) ?? ctx.sessionCookie(request)
       const token = credentialToken(presentedCredential(request.headers.authorization, cookie))
       let statusCode: number
-      let body: { active: boolean; sub?: string; sid?: string }
+      let body: { active: boolean; sub?: string; sid?: string; roles?: unknown }
       try {
         const res = await pool.request({
           method: 'POST',
@@ -50,7 +50,11 @@ export function introspectStrategy(ctx: StrategyContext): Strategy {
       // 401 here is auth refusing this service's client credential: a deployment fault, not the user's.
       if (statusCode !== 200) throw new VerifierUnavailableError(`auth answered ${statusCode}`)
       if (!body.active || !body.sub) throw new UnauthorizedError('token inactive')
-      return { userId: body.sub, ...(body.sid ? { loginId: body.sid } : {}) }
+      // Roles as auth answers them; anything but a list of strings grants nothing.
+      const roles = Array.isArray(body.roles)
+        ? body.roles.filter((r): r is string => typeof r === 'string')
+        : []
+      return { userId: body.sub, roles, ...(body.sid ? { loginId: body.sid } : {}) }
     },
     close: () => pool.close(),
   }

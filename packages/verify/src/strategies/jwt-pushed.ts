@@ -21,7 +21,7 @@ export function jwtPushedStrategy(ctx: RedisStrategyContext): Strategy & { feed:
       const claims = await ctx.verifyAccessToken(request)
       if (feed.staleness() > bound) throw new VerifierUnavailableError('revocation feed is stale')
       if (feed.isRevoked(tokenFacts(claims))) throw new UnauthorizedError('token revoked')
-      return { userId: claims.sub, loginId: claims.sid }
+      return { userId: claims.sub, loginId: claims.sid, roles: claims.roles }
     },
     close: () => feed.close(),
   }

@@ -8,7 +8,7 @@ export function jwtStrategy(ctx: StrategyContext): Strategy {
     ready: ctx.hasKeys,
     async authenticate(request) {
       const claims = await ctx.verifyAccessToken(request)
-      return { userId: claims.sub, loginId: claims.sid }
+      return { userId: claims.sub, loginId: claims.sid, roles: claims.roles }
     },
   }
 }

@@ -6,6 +6,6 @@ export function noneStrategy(): Strategy {
     mode: 'none',
     challenge: 'Bearer',
     ready: () => true,
-    authenticate: async () => ({ userId: 'anonymous' }),
+    authenticate: async () => ({ userId: 'anonymous', roles: [] }),
   }
 }

@@ -19,7 +19,7 @@ export async function lookupSession(
     throw unavailable(err, 'session store')
   }
   if (!record) throw new UnauthorizedError('invalid or expired session')
-  return { userId: record.userId, loginId: record.loginId }
+  return { userId: record.userId, loginId: record.loginId, roles: record.roles }
 }
 
 /** One Redis read per request: a logout takes effect at once; Redis down or not ready → 503. */

@@ -23,6 +23,7 @@ import {
   TokenPair,
   UserView,
 } from '../schemas/auth.ts'
+import adminRoutes from './admin.ts'
 import { cookieOptions, loginReply } from './login-reply.ts'
 import meRoutes from './me.ts'
 import passwordRoutes from './password.ts'
@@ -243,4 +244,5 @@ export default async function authRoutes(fastify: FastifyInstance, opts: { confi
   await fastify.register(meRoutes, { config })
   await fastify.register(passwordRoutes, { config })
   await fastify.register(sessionRoutes, { config })
+  await fastify.register(adminRoutes, { config })
 }

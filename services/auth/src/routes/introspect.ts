@@ -227,6 +227,7 @@ export default async function introspectRoutes(fastify: FastifyInstance, opts: {
         active: true,
         sub: session.userId,
         sid: session.loginId,
+        roles: session.roles,
         exp: Math.floor(session.expiresAt / 1000),
         token_type: 'session',
       }

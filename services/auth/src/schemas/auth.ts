@@ -72,6 +72,9 @@ export const IntrospectResponse = Type.Object({
   aud: Type.Optional(Type.String()),
   jti: Type.Optional(Type.String()),
   sid: Type.Optional(Type.String()),
+  roles: Type.Optional(
+    Type.Array(Type.String(), { description: "the user's roles as the token or session carries them" }),
+  ),
   token_type: Type.Optional(Type.String()),
 })
 
@@ -147,3 +150,28 @@ export const SessionView = Type.Object({
 export const SessionList = Type.Object({ sessions: Type.Array(SessionView) })
 
 export const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+
+/** A user named by id (the `userId` of GET /auth/me). */
+export const UserParams = Type.Object({ userId: Type.String({ format: 'uuid' }) })
+
+export const RolesBody = Type.Object(
+  {
+    roles: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_:-]{0,31}$' }), {
+      maxItems: 16,
+      description: 'the whole new set (it replaces the old one); duplicates are dropped',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export const RolesView = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  roles: Type.Array(Type.String()),
+  sessions: Type.Integer({ description: 'live sessions rewritten with the new roles' }),
+})
+
+export const DisabledView = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  disabled: Type.Boolean(),
+  revoked: Type.Integer({ description: 'logins revoked (0 when enabling)' }),
+})

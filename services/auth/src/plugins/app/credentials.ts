@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { inTransaction } from '@authlab/clients'
 import { SESSION_ID_PATTERN } from '@authlab/contract'
 import { hashSessionId, type SessionRecord } from '@authlab/revocation'
@@ -6,9 +7,14 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
-import { InvalidCredentialsError, RefreshInvalidError, RefreshReusedError } from '../../errors.ts'
+import {
+  AccountDisabledError,
+  InvalidCredentialsError,
+  RefreshInvalidError,
+  RefreshReusedError,
+} from '../../errors.ts'
 import type { LoginRef } from './revocations.ts'
-import type { User } from './users.ts'
+import type { Grant, User } from './users.ts'
 
 export interface IssuedLogin {
   accessToken: string
@@ -22,6 +28,14 @@ interface AccessTimes {
   /** epoch seconds */
   iat: number
   expiresAt: Date
+}
+
+/** What one access token is issued from. */
+interface AccessGrant {
+  userId: string
+  loginId: string
+  roles: string[]
+  times: AccessTimes
 }
 
 /** Where a login came from, as the sessions listing shows it (recorded at login). */
@@ -95,13 +109,20 @@ export class Credentials {
    * which records the expiry on the login row before the token is signed with this `iat`: a
    * revocation that locks the row afterwards sees every token the login can ever have carried.
    */
-  #accessTimes(): AccessTimes {
+  async #accessTimes(grant: Grant): Promise<AccessTimes> {
+    // Within a second of a role change, wait for its cut-off: a token issued before it, new roles
+    // and all, would be refused as one carrying the old roles (at most a second, and only then).
+    // A loop: a timer may fire a millisecond early by the wall clock that `iat` is read from.
+    for (let wait = grant.notBeforeMs - Date.now(); wait > 0; wait = grant.notBeforeMs - Date.now()) {
+      await sleep(wait)
+    }
     const iat = Math.floor(Date.now() / 1000)
     return { iat, expiresAt: new Date((iat + this.#config.ACCESS_TOKEN_TTL_S) * 1000) }
   }
 
-  #signAccess(userId: string, loginId: string, times: AccessTimes): string {
-    return this.#fastify.keys.sign({ sub: userId, sid: loginId, jti: randomUUID(), iat: times.iat }).token
+  #signAccess({ userId, loginId, roles, times }: AccessGrant): string {
+    return this.#fastify.keys.sign({ sub: userId, sid: loginId, roles, jti: randomUUID(), iat: times.iat })
+      .token
   }
 
   /** Raises the login's recorded access-token expiry (kept NULL for a login that predates it). */
@@ -128,10 +149,10 @@ export class Credentials {
     const refreshToken = randomToken()
     const now = Date.now()
     const expiresAt = now + c.SESSION_ABSOLUTE_TTL_S * 1000
-    // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll) and a
-    // password change, after which a login verified against the old password is refused.
-    if (!(await this.#fastify.users.stillCurrent(db, user))) throw new InvalidCredentialsError()
-    const access = this.#accessTimes()
+    // Shared with other logins, exclusive against logout-all (see Revocations.logoutAll), a role
+    // change and a password change, after which a login verified against the old password is refused.
+    const grant = await this.#fastify.users.grant(db, user)
+    const access = await this.#accessTimes(grant)
     await db.query(
       `INSERT INTO logins (id, user_id, session_hash, created_at, last_used_at, expires_at,
                            access_expires_at, user_agent, address)
@@ -151,11 +172,11 @@ export class Credentials {
       loginId,
       new Date(Math.min(expiresAt, now + c.REFRESH_TOKEN_TTL_S * 1000)),
     ])
-    const record: SessionRecord = { userId: user.id, loginId, expiresAt }
+    const record: SessionRecord = { userId: user.id, loginId, expiresAt, roles: grant.roles }
     await this.#fastify.revocationWriter.writeSession(sessionId, record, c.SESSION_IDLE_TTL_S * 1000)
     // Signed after the expiry is recorded on the row: a revocation locking it sees this token.
     return {
-      accessToken: this.#signAccess(user.id, loginId, access),
+      accessToken: this.#signAccess({ userId: user.id, loginId, roles: grant.roles, times: access }),
       expiresIn: c.ACCESS_TOKEN_TTL_S,
       refreshToken,
       sessionId,
@@ -172,6 +193,20 @@ export class Credentials {
     const grace = this.#config.REFRESH_REUSE_GRACE_MS
     const next = randomToken()
     const outcome = await inTransaction(this.#fastify.pg, async (db) => {
+      // The user's row first, as every transaction that locks both takes them (a role change,
+      // logout-all, a password change): the other order could deadlock against them.
+      const owner = await db.query<{ user_id: string }>(
+        'SELECT l.user_id FROM refresh_tokens t JOIN logins l ON l.id = t.login_id WHERE t.token_hash = $1',
+        [sha256(refreshToken)],
+      )
+      const userId = owner.rows[0]?.user_id
+      if (!userId) return { kind: 'invalid' as const }
+      // A disabled user's logins were revoked with it: the token is as invalid as any revoked one.
+      const grant = await this.#fastify.users.grant(db, { id: userId }).catch((err: unknown) => {
+        if (err instanceof AccountDisabledError || err instanceof InvalidCredentialsError) return undefined
+        throw err
+      })
+      if (!grant) return { kind: 'invalid' as const }
       const { rows } = await db.query<{
         login_id: string
         user_id: string
@@ -186,14 +221,15 @@ export class Credentials {
         [sha256(refreshToken)],
       )
       const row = rows[0]
-      const access = this.#accessTimes()
       if (!row || row.revoked_at || row.expires_at.getTime() <= Date.now())
         return { kind: 'invalid' as const }
+      const access = await this.#accessTimes(grant)
+      const issue = { userId: row.user_id, loginId: row.login_id, roles: grant.roles, times: access }
       if (row.spent_at) {
         if (row.successor_sealed && Date.now() - row.spent_at.getTime() <= grace) {
           const successor = unseal(row.successor_sealed, refreshToken)
           await this.#recordAccessExpiry(db, row.login_id, access)
-          return { kind: 'ok' as const, next: successor, userId: row.user_id, loginId: row.login_id, access }
+          return { kind: 'ok' as const, next: successor, issue }
         }
         await this.#fastify.revocations.revoke(db, {
           userId: row.user_id,
@@ -213,7 +249,7 @@ export class Credentials {
       ])
       await this.#recordAccessExpiry(db, row.login_id, access)
       await this.#touch(db, row.login_id)
-      return { kind: 'ok' as const, next, userId: row.user_id, loginId: row.login_id, access }
+      return { kind: 'ok' as const, next, issue }
     })
     // Thrown after the transaction so the reuse revocation commits.
     if (outcome.kind === 'invalid') throw new RefreshInvalidError()
@@ -222,7 +258,7 @@ export class Credentials {
       throw new RefreshReusedError()
     }
     return {
-      accessToken: this.#signAccess(outcome.userId, outcome.loginId, outcome.access),
+      accessToken: this.#signAccess(outcome.issue),
       expiresIn: this.#config.ACCESS_TOKEN_TTL_S,
       refreshToken: outcome.next,
     }
@@ -272,10 +308,12 @@ export class Credentials {
   }
 
   /** The login of a live session, or undefined (throws 503 while Redis' copies are not known complete). */
-  async sessionLogin(sessionId: string): Promise<(LoginRef & { expiresAt: number }) | undefined> {
+  async sessionLogin(
+    sessionId: string,
+  ): Promise<(LoginRef & { expiresAt: number; roles: string[] }) | undefined> {
     if (!SESSION_ID_PATTERN.test(sessionId)) return undefined
     const record = await this.#fastify.revocationReader.readSession(sessionId)
-    return record && { loginId: record.loginId, userId: record.userId, expiresAt: record.expiresAt }
+    return record && { ...record }
   }
 
   /**

@@ -256,7 +256,10 @@ export class KeyRing {
   }
 
   /** `iat` (epoch seconds) is given, so the issuer can record the token's `exp` before signing it. */
-  sign(claims: { sub: string; jti: string; sid: string; iat: number }): { token: string; kid: string } {
+  sign(claims: { sub: string; jti: string; sid: string; roles: string[]; iat: number }): {
+    token: string
+    kid: string
+  } {
     if (!this.#current) throw new NoSigningKeyError()
     return { token: this.#current.sign(claims), kid: this.#current.row.kid }
   }

@@ -45,7 +45,7 @@ async function authMetricsPlugin(fastify: FastifyInstance) {
     }),
     revocations: new Counter({
       name: 'authlab_revocations_total',
-      help: 'Committed revocations by reason (logout, logout-all, refresh-token-reuse, revoke, password-change, session-end, logout-others)',
+      help: 'Committed revocations by reason (logout, logout-all, refresh-token-reuse, revoke, password-change, session-end, logout-others, role-change, user-disabled)',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -4,6 +4,7 @@ import {
   RevocationReader,
   RevocationReconciler,
   RevocationWriter,
+  type RevokeBatch,
   revocationLog,
 } from '@authlab/revocation'
 import type { FastifyInstance } from 'fastify'
@@ -33,6 +34,8 @@ export type RevokeReason =
   | 'password-change'
   | 'session-end'
   | 'logout-others'
+  | 'role-change'
+  | 'user-disabled'
 
 export interface RevokeRequest {
   userId: string
@@ -40,8 +43,15 @@ export interface RevokeRequest {
   reason: RevokeReason
   /** The presented access token, denied by its own id too. */
   jti?: { jti: string; exp: number }
-  /** logout-all: the per-user cut-off, epoch ms. */
+  /** logout-all, a role change, disabling: the per-user cut-off, epoch ms. */
   cutoffMs?: number
+  /**
+   * The latest `exp` (epoch ms) of a token the cut-off covers that no login entry of this request
+   * denies (a role change revokes no login): the cut-off lives at least that long.
+   */
+  cutoffCoversUntilMs?: number
+  /** Sessions that stay, rewritten in place (a role change); see RevokeBatch.rewrites. */
+  rewrites?: RevokeBatch['rewrites']
 }
 
 /**
@@ -145,7 +155,12 @@ export class Revocations {
       [what.loginIds],
     )
     const watermark = await revocationLog.append(db, what.userId, what.reason, entries)
-    await this.#writer.revoke({ entries, sessionHashes: sessions, watermark })
+    await this.#writer.revoke({
+      entries,
+      sessionHashes: sessions,
+      watermark,
+      ...(what.rewrites ? { rewrites: what.rewrites } : {}),
+    })
   }
 
   #lockLogins(db: pg.PoolClient, loginIds: string[]): Promise<LockedLogin[]> {
@@ -180,8 +195,9 @@ export class Revocations {
     }
     if (what.cutoffMs !== undefined) {
       // Every token the cut-off covers belongs to a login revoked with it or before it, whose own
-      // entry lives as long as that token can.
-      const latest = Math.max(now + margin, ...entries.map((e) => e.expiresAt))
+      // entry lives as long as that token can, or to one the request names the latest expiry of.
+      const covered = (what.cutoffCoversUntilMs ?? 0) + margin
+      const latest = Math.max(now + margin, covered, ...entries.map((e) => e.expiresAt))
       entries.push({ kind: 'user', value: what.userId, cutoff: what.cutoffMs, expiresAt: latest })
     }
     return entries

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type pg from 'pg'
 import type { AuthConfig } from '../../config.ts'
 import {
+  AccountDisabledError,
   CurrentPasswordInvalidError,
   EmailTakenError,
   InvalidCredentialsError,
@@ -25,6 +26,16 @@ export interface Account extends User {
   roles: string[]
 }
 
+/** What an access token or session issued now carries, read under the user's row lock. */
+export interface Grant {
+  roles: string[]
+  /**
+   * No access token may be issued before this (epoch ms): the cut-off of the last role change,
+   * which covers every token of its own second (see Permissions.changeRoles).
+   */
+  notBeforeMs: number
+}
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase()
 }
@@ -33,7 +44,7 @@ export class Users {
   readonly #fastify: FastifyInstance
   readonly #options: { algorithm: number; memoryCost: number; timeCost: number; parallelism: number }
   #dummyHash: Promise<string>
-  /** The hash each user `authenticate` returned was verified against (see `stillCurrent`). */
+  /** The hash each user `authenticate` returned was verified against (see `grant`). */
   readonly #verified = new WeakMap<User, string>()
 
   constructor(fastify: FastifyInstance, config: AuthConfig) {
@@ -61,31 +72,52 @@ export class Users {
 
   /** Same error, and the same argon2 work, for an unknown email and a wrong password. */
   async authenticate(email: string, password: string): Promise<User> {
-    const { rows } = await this.#fastify.pg.query<User & { password_hash: string }>(
-      'SELECT id, email, password_hash FROM users WHERE email_normalized = $1',
+    const { rows } = await this.#fastify.pg.query<User & { password_hash: string; disabled_at: Date | null }>(
+      'SELECT id, email, password_hash, disabled_at FROM users WHERE email_normalized = $1',
       [normalizeEmail(email)],
     )
     const row = rows[0]
     const ok = await verify(row?.password_hash ?? (await this.#dummyHash), password)
     if (!row || !ok) throw new InvalidCredentialsError()
+    // Only after the password: an account's state is told to its owner, not to anyone guessing.
+    if (row.disabled_at) throw new AccountDisabledError()
     const user = { id: row.id, email: row.email }
     this.#verified.set(user, row.password_hash)
     return user
   }
 
   /**
-   * Within a transaction issuing a login: locks the user's row shared (exclusive against a password
-   * change and logout-all) and tells whether the password `authenticate` verified for `user` is still
-   * theirs. A login verified against the old password while a change committed must not outlive it.
-   * True for a user that did not come from `authenticate`; false for one that no longer exists.
+   * Within a transaction issuing credentials (a login or a refresh): locks the user's row shared
+   * (exclusive against a password change, a role change, disabling and logout-all) and answers what
+   * the credentials carry. Refuses a user that no longer exists or whose password `authenticate`
+   * verified is no longer theirs (a login verified against the old password while a change
+   * committed must not outlive it), and a disabled user. A user that did not come from
+   * `authenticate` (a refresh) is not held to a password.
    */
-  async stillCurrent(db: pg.PoolClient, user: User): Promise<boolean> {
-    const { rows } = await db.query<{ password_hash: string }>(
-      'SELECT password_hash FROM users WHERE id = $1 FOR SHARE',
-      [user.id],
+  async grant(db: pg.PoolClient, user: Pick<User, 'id'>): Promise<Grant> {
+    const { rows } = await db.query<{
+      password_hash: string
+      roles: string[]
+      disabled_at: Date | null
+      permissions_cutoff: string | null
+    }>('SELECT password_hash, roles, disabled_at, permissions_cutoff FROM users WHERE id = $1 FOR SHARE', [
+      user.id,
+    ])
+    const row = rows[0]
+    const verified = this.#verified.get(user as User)
+    if (!row || (verified !== undefined && row.password_hash !== verified))
+      throw new InvalidCredentialsError()
+    if (row.disabled_at) throw new AccountDisabledError()
+    return { roles: row.roles, notBeforeMs: Number(row.permissions_cutoff ?? 0) }
+  }
+
+  /** The id of the user with this email, for the admin CLI. */
+  async idByEmail(email: string): Promise<string | undefined> {
+    const { rows } = await this.#fastify.pg.query<{ id: string }>(
+      'SELECT id FROM users WHERE email_normalized = $1',
+      [normalizeEmail(email)],
     )
-    const verified = this.#verified.get(user)
-    return rows[0] !== undefined && (verified === undefined || rows[0].password_hash === verified)
+    return rows[0]?.id
   }
 
   async account(userId: string): Promise<Account | undefined> {
@@ -103,7 +135,7 @@ export class Users {
    * included (a thief holding this device's credentials is logged out too), and runs `renew` to issue
    * the caller a fresh login in the same transaction. A failure anywhere rolls all of it back. The
    * row lock orders it against logins: one that committed before is revoked here, one after finds
-   * its verified hash gone (`stillCurrent`). Resolves with the number of logins revoked (the
+   * its verified hash gone (`grant`). Resolves with the number of logins revoked (the
    * caller's counted) and what `renew` issued.
    */
   async changePassword<T>(
