@@ -2,7 +2,7 @@
 # docker compose's Redis: renders infra/redis/users.acl with the passwords from the environment
 # (comments and blank lines dropped: an ACL file allows neither), then runs redis-server with it.
 set -eu
-for name in REDIS_AUTH_PASSWORD REDIS_DOWNSTREAM_PASSWORD REDIS_ADMIN_PASSWORD; do
+for name in REDIS_AUTH_PASSWORD REDIS_DOWNSTREAM_PASSWORD REDIS_TEXTBOOK_PASSWORD REDIS_ADMIN_PASSWORD; do
   eval "value=\${$name:-}"
   case "$value" in
     "" | *[!A-Za-z0-9_-]*)
@@ -14,6 +14,7 @@ done
 sed -e '/^#/d' -e '/^[[:space:]]*$/d' \
   -e "s/\${REDIS_AUTH_PASSWORD}/$REDIS_AUTH_PASSWORD/g" \
   -e "s/\${REDIS_DOWNSTREAM_PASSWORD}/$REDIS_DOWNSTREAM_PASSWORD/g" \
+  -e "s/\${REDIS_TEXTBOOK_PASSWORD}/$REDIS_TEXTBOOK_PASSWORD/g" \
   -e "s/\${REDIS_ADMIN_PASSWORD}/$REDIS_ADMIN_PASSWORD/g" \
   /etc/authlab/users.acl >/tmp/users.acl
 exec redis-server "$@" --aclfile /tmp/users.acl

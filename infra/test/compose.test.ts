@@ -263,7 +263,7 @@ test('every container runs with a read-only root (postgres excepted), no capabil
     assert.ok(c.HostConfig.SecurityOpt?.includes('no-new-privileges:true'), `${c.Name} no-new-privileges`)
     assert.ok(c.HostConfig.Memory > 0, `${c.Name} memory limit`)
     assert.equal(c.Config.StopTimeout, 15, `${c.Name} stop grace`)
-    if (['auth', 'orders', 'profile', 'redis'].includes(service ?? '')) {
+    if (['auth', 'orders', 'profile', 'textbook', 'redis'].includes(service ?? '')) {
       assert.equal(c.HostConfig.CapAdd, null, `${c.Name} needs no capability back`)
       assert.ok(
         c.Config.User && c.Config.User !== 'root' && c.Config.User !== '0',
@@ -305,6 +305,49 @@ test('register, login, and every mode of every service accepted, spread over all
         assert.deepEqual(statuses(seen), new Set([200]), `${service}/${mode}`)
       }
     }
+  })
+})
+
+test('the textbook peer over TLS: login gives a Secure connect.sid cookie and an ES256 token, each accepted on all 3 replicas; after logout the session is refused there and the token is not', async () => {
+  await logsOnFailure('textbook', async () => {
+    const headers = { 'content-type': 'application/json' }
+    const body = JSON.stringify({
+      email: `e2e-tb-${Date.now()}-${Math.random()}@example.test`,
+      password: 'correct horse battery staple',
+    })
+    const reg = await fetch(`${base}/auth/register`, { method: 'POST', headers, body })
+    assert.equal(reg.status, 201, await reg.text())
+    const res = await fetch(`${base}/textbook/login`, { method: 'POST', headers, body })
+    assert.equal(res.status, 200, await res.clone().text())
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('connect.sid='))
+    // Secure only if textbook believes the gateway's X-Forwarded-Proto (TRUST_PROXY = GATEWAY_IP).
+    assert.match(setCookie ?? '', /; Secure/i)
+    const { token } = (await res.json()) as { token: string }
+    assert.equal(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).alg, 'ES256')
+    const cookie = { cookie: setCookie!.split(';')[0]! }
+    const bearer = { authorization: `Bearer ${token}` }
+    /** Status codes by replica, requesting until 3 replicas answered (or 60 tries). */
+    const across = async (path: string, h: Record<string, string>) => {
+      const seen = new Map<string, Set<number>>()
+      for (let i = 0; i < 60 && seen.size < 3; i++) {
+        const r = await fetch(`${base}${path}`, { headers: h })
+        await r.arrayBuffer()
+        const replica = r.headers.get('x-replica') ?? ''
+        seen.set(replica, (seen.get(replica) ?? new Set()).add(r.status))
+      }
+      assert.equal(seen.size, 3, `${path}: ${[...seen.keys()]}`)
+      return statuses(seen)
+    }
+    assert.deepEqual(await across('/textbook/session/me', cookie), new Set([200]))
+    assert.deepEqual(await across('/textbook/jwt/me', bearer), new Set([200]))
+    const out = await fetch(`${base}/textbook/logout`, { method: 'POST', headers: cookie })
+    assert.equal(out.status, 204)
+    assert.deepEqual(await across('/textbook/session/me', cookie), new Set([401]))
+    assert.deepEqual(
+      await across('/textbook/jwt/me', bearer),
+      new Set([200]),
+      'the tutorial JWT lives to exp',
+    )
   })
 })
 

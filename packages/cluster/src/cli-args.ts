@@ -3,11 +3,12 @@ import type { RedisMode } from '@authlab/contract'
 
 export const USAGE = `Usage: pnpm cluster [options]
 
-Starts Redis, Postgres, auth, the downstream services and an nginx gateway as local processes,
-prints the gateway's URL once everything answers, and stops it all on Ctrl-C (SIGINT) or SIGTERM.
+Starts Redis, Postgres, auth, the downstream services, the textbook peer (standalone Redis only)
+and an nginx gateway as local processes, prints the gateway's URL once everything answers, and
+stops it all on Ctrl-C (SIGINT) or SIGTERM.
 
 Options:
-  --replicas <n>     replicas of each downstream service, n >= 1 (default: $REPLICAS or 3)
+  --replicas <n>     replicas of each downstream service and peer, n >= 1 (default: $REPLICAS or 3)
   --port <port>      the gateway's port, 1-65535 (default: $GATEWAY_PORT or 8080)
   --redis <mode>     standalone, sentinel (a primary, 2 replicas, 3 sentinels) or cluster
                      (3 primaries with a replica each) (default: $REDIS_MODE or standalone)

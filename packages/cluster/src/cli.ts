@@ -16,13 +16,22 @@ if (options.help) {
 }
 const { replicas, port, redisMode } = options
 // Loaded only now: the command line is checked (and --help answered) at once.
-const [{ startCluster }, { startPrometheus }] = await Promise.all([
+const [{ startCluster }, { PEER_SERVICES }, { startPrometheus }] = await Promise.all([
   import('./cluster.ts'),
+  import('./peers.ts'),
   import('@authlab/servers'),
 ])
 
 const started = Date.now()
-const cluster = await startCluster({ replicas, port, redisMode, onProgress: (m) => console.log(`… ${m}`) })
+// The development cluster runs the peers too (the textbook baseline, /textbook/ on the gateway),
+// with a standalone Redis: the tutorial code knows no Sentinel or Redis Cluster.
+const cluster = await startCluster({
+  replicas,
+  port,
+  redisMode,
+  peers: redisMode === 'standalone' ? PEER_SERVICES : [],
+  onProgress: (m) => console.log(`… ${m}`),
+})
 console.log(`cluster ready at ${cluster.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
 if (redisMode === 'standalone') console.log(`  redis ${cluster.redis.url}   postgres ${cluster.postgres.url}`)
 else {
@@ -32,7 +41,7 @@ else {
   console.log(`  admin: ${cluster.redis.url} (every node has the same users)`)
 }
 console.log(`  auth ${cluster.auth.url} (Swagger UI: ${cluster.auth.url}/auth/docs)`)
-for (const [service, list] of cluster.replicas) {
+for (const [service, list] of [...cluster.replicas, ...cluster.peers]) {
   console.log(`  ${service}: ${list.map((r) => `${r.replica} :${r.port}`).join(', ')}`)
 }
 let prometheus: PrometheusServer | undefined

@@ -24,6 +24,7 @@ import {
   waitUntil,
 } from '@authlab/servers'
 import { GATEWAY_STATIC_DIRS, type GatewayLayout, renderGatewayConfig } from './gateway.ts'
+import { peerSecrets } from './peers.ts'
 
 /**
  * A service's entry point, found through its package's manifest (`@authlab/<service>/server`, a
@@ -60,6 +61,14 @@ export interface ClusterOptions {
   /** Gateway port; 0 picks a free one. */
   port?: number
   services?: readonly string[]
+  /**
+   * Peer services to start beside them, as many replicas each (PEER_SERVICES: `textbook`, the
+   * tutorial baseline of services/textbook). Default: none; the gateway routes them anyway (502).
+   * textbook connects to Redis as its own ACL user and reads auth's users table as DATABASE_URL's
+   * role; its ES256 key and session secret are made for this cluster (peerSecrets). Standalone
+   * Redis only: the tutorial code reads REDIS_URL and nothing else.
+   */
+  peers?: readonly string[]
   /**
    * Where the shared state lives: one Redis (default), a primary with 2 replicas and 3 sentinels,
    * or a Redis Cluster of 3 primaries with a replica each (REDIS_MODE).
@@ -188,6 +197,8 @@ export class Cluster {
   readonly nginx: NginxServer
   readonly auth: ServiceProcess
   readonly replicas: ReadonlyMap<string, ServiceProcess[]>
+  /** The peers' replicas (ClusterOptions.peers), kept apart: they serve no verification mode. */
+  readonly peers: ReadonlyMap<string, ServiceProcess[]>
   readonly logDir: string
   readonly #gatewayListen: string
   readonly #gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst' | 'trustedProxies'>
@@ -202,6 +213,7 @@ export class Cluster {
     nginx: NginxServer
     auth: ServiceProcess
     replicas: Map<string, ServiceProcess[]>
+    peers?: Map<string, ServiceProcess[]>
     logDir: string
   }) {
     this.url = parts.url
@@ -211,6 +223,7 @@ export class Cluster {
     this.nginx = parts.nginx
     this.auth = parts.auth
     this.replicas = parts.replicas
+    this.peers = parts.peers ?? new Map()
     this.logDir = parts.logDir
     this.#gatewayListen = parts.gatewayListen
     this.#gatewayLimits = parts.gatewayLimits
@@ -222,16 +235,24 @@ export class Cluster {
     return this.#active
   }
 
+  /** Every replica process: the downstream services' and the peers'. */
+  #all(): ServiceProcess[] {
+    return [...this.replicas.values(), ...this.peers.values()].flat()
+  }
+
   /**
-   * Routes the gateway to the first `count` replicas of each service (a graceful nginx reload; the
-   * others keep running, idle), so a replica sweep needs no restart.
+   * Routes the gateway to the first `count` replicas of each service, peers included (a graceful
+   * nginx reload; the others keep running, idle), so a replica sweep needs no restart.
    */
   async setActiveReplicas(count: number): Promise<void> {
     const config = await renderGatewayConfig({
       listen: this.#gatewayListen,
       auth: [`127.0.0.1:${this.auth.port}`],
       upstreams: Object.fromEntries(
-        [...this.replicas].map(([s, list]) => [s, list.slice(0, count).map((p) => `127.0.0.1:${p.port}`)]),
+        [...this.replicas, ...this.peers].map(([s, list]) => [
+          s,
+          list.slice(0, count).map((p) => `127.0.0.1:${p.port}`),
+        ]),
       ),
       ...this.#gatewayLimits,
     })
@@ -246,10 +267,7 @@ export class Cluster {
    * that follow a fault); rejects naming the first that did not within `timeoutMs`.
    */
   async waitUntilReady(timeoutMs = 20_000): Promise<void> {
-    const probes = [
-      `${this.auth.url}/auth/readyz`,
-      ...[...this.replicas.values()].flat().map((r) => `${r.url}/${r.service}/readyz`),
-    ]
+    const probes = [`${this.auth.url}/auth/readyz`, ...this.#all().map((r) => `${r.url}/${r.service}/readyz`)]
     const deadline = Date.now() + timeoutMs
     for (const url of probes) {
       while (
@@ -284,12 +302,12 @@ export class Cluster {
       nginx: await processTree(this.nginx.pid()),
       auth: [this.auth.pid()],
     }
-    for (const list of this.replicas.values()) for (const r of list) result[r.replica] = [r.pid()]
+    for (const r of this.#all()) result[r.replica] = [r.pid()]
     return result
   }
 
   replica(service: string, index: number): ServiceProcess {
-    const replica = this.replicas.get(service)?.[index]
+    const replica = (this.replicas.get(service) ?? this.peers.get(service))?.[index]
     if (!replica) throw new Error(`no replica ${index} of ${service}`)
     return replica
   }
@@ -302,20 +320,20 @@ export class Cluster {
       nginx: await this.nginx.cpuTimeMs(),
       auth: this.auth.cpuTimeMs(),
     }
-    for (const list of this.replicas.values()) for (const r of list) times[r.replica] = r.cpuTimeMs()
+    for (const r of this.#all()) times[r.replica] = r.cpuTimeMs()
     return times
   }
 
   /** Every replica's event-loop context switches by name, to count wake-ups per request. */
   contextSwitches(): Record<string, number> {
     const counts: Record<string, number> = {}
-    for (const list of this.replicas.values()) for (const r of list) counts[r.replica] = r.contextSwitches()
+    for (const r of this.#all()) counts[r.replica] = r.contextSwitches()
     return counts
   }
 
   async close(): Promise<void> {
     await this.nginx.close().catch(() => {})
-    const all = [this.auth, ...[...this.replicas.values()].flat()]
+    const all = [this.auth, ...this.#all()]
     await Promise.all(all.map((p) => p.stop().catch(() => {})))
     await Promise.all([this.topology.close(), this.postgres.close()])
     await rm(this.logDir, { recursive: true, force: true })
@@ -379,9 +397,10 @@ export async function waitForGateway(url: string, timeoutMs = 5_000): Promise<vo
 }
 
 /**
- * Starts Redis (AOF on), Postgres, the auth service, N replicas of each downstream service and
- * nginx in front, all real processes on 127.0.0.1, and resolves once every one is healthy.
- * Children die with the process that started them (see ManagedProcess), so nothing is orphaned.
+ * Starts Redis (AOF on), Postgres, the auth service, N replicas of each downstream service (and of
+ * each peer asked for) and nginx in front, all real processes on 127.0.0.1, and resolves once every
+ * one is healthy. Children die with the process that started them (see ManagedProcess), so nothing
+ * is orphaned.
  */
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const progress = opts.onProgress ?? (() => {})
@@ -393,6 +412,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const mode = opts.redisMode ?? 'standalone'
     if (mode !== 'standalone' && opts.downstreamRoute)
       throw new Error('downstreamRoute (the network delay) needs a standalone Redis')
+    // The tutorial code knows one Redis server (REDIS_URL), not Sentinel or a Redis Cluster.
+    if (mode !== 'standalone' && (opts.peers?.length ?? 0) > 0)
+      throw new Error(`peers (${opts.peers!.join(', ')}) need a standalone Redis: they read REDIS_URL only`)
     progress(mode === 'standalone' ? 'starting redis and postgres' : `starting a redis ${mode} and postgres`)
     const [redis, postgres] = await Promise.all([
       mode === 'standalone' ? startRedis().then(standaloneTopology) : startRedisTopology(mode),
@@ -462,8 +484,26 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       }
       replicas.set(service, list)
     }
-    progress(`starting ${replicaCount} replica(s) of ${services.join(', ')}`)
-    await Promise.all([...replicas.values()].flat().map((p) => p.start()))
+    // The peers: the same Redis (as their own ACL user, confined to their keys) and, for textbook's
+    // password check, auth's users table as DATABASE_URL's role; one key pair and secret for all.
+    const peers = new Map<string, ServiceProcess[]>()
+    const peerEnv = {
+      ...peerSecrets(),
+      ...env,
+      ...redis.envFor('textbook'),
+      REDIS_URL: await routed('redis', redis.envFor('textbook').REDIS_URL!),
+    }
+    for (const peer of opts.peers ?? []) {
+      const list: ServiceProcess[] = []
+      for (let i = 0; i < replicaCount; i++) {
+        const p = new ServiceProcess(peer, `${peer}-${i + 1}`, await freePort(), peerEnv, logDir)
+        started.push({ close: () => p.stop() })
+        list.push(p)
+      }
+      peers.set(peer, list)
+    }
+    progress(`starting ${replicaCount} replica(s) of ${[...services, ...peers.keys()].join(', ')}`)
+    await Promise.all([...replicas.values(), ...peers.values()].flat().map((p) => p.start()))
 
     progress('starting nginx')
     const limits = gatewayLimits({ ...process.env, ...env })
@@ -472,7 +512,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         listen: `127.0.0.1:${gatewayPort}`,
         auth: [`127.0.0.1:${authPort}`],
         upstreams: Object.fromEntries(
-          [...replicas].map(([s, list]) => [s, list.map((p) => `127.0.0.1:${p.port}`)]),
+          [...replicas, ...peers].map(([s, list]) => [s, list.map((p) => `127.0.0.1:${p.port}`)]),
         ),
         ...limits,
       }),
@@ -492,6 +532,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       nginx,
       auth,
       replicas,
+      peers,
       logDir,
     })
   } catch (err) {

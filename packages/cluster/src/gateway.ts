@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DOWNSTREAM_SERVICES } from '@authlab/contract'
+import { PEER_SERVICES } from './peers.ts'
 
 /** A file another workspace package exports, found through its manifest (never a relative path). */
 const exported = (specifier: string) => fileURLToPath(import.meta.resolve(specifier))
@@ -26,6 +27,12 @@ export interface GatewayLayout {
    */
   trustedProxies?: string
 }
+
+/**
+ * Every service the gateway routes under /<name>/ besides auth: the downstream services, then the
+ * peers. The template's generated blocks are these, in this order.
+ */
+export const GATEWAY_SERVICES: readonly string[] = [...DOWNSTREAM_SERVICES, ...PEER_SERVICES]
 
 const PROXY = /^[0-9A-Fa-f.:/]+$/
 
@@ -104,12 +111,13 @@ function replaceRegion(template: string, name: string, body: string): string {
 
 /**
  * Fills infra/nginx/authlab.conf.template for native processes (static upstream addresses). Every
- * service of DOWNSTREAM_SERVICES and of `upstreams` gets its upstream and location, generated here;
- * one with no address (not started, or no replica active) answers 502.
+ * service of GATEWAY_SERVICES (the downstream services and the peers) and of `upstreams` gets its
+ * upstream and location, generated here; one with no address (not started, or no replica active)
+ * answers 502.
  */
 export async function renderGatewayConfig(layout: GatewayLayout): Promise<string> {
   const template = await readFile(GATEWAY_TEMPLATE, 'utf8')
-  const services = [...new Set([...DOWNSTREAM_SERVICES, ...Object.keys(layout.upstreams)])]
+  const services = [...new Set([...GATEWAY_SERVICES, ...Object.keys(layout.upstreams)])]
   const blocks = downstreamBlocks(services, (s) => serverLines(layout.upstreams[s] ?? []))
   const values: Record<string, string> = {
     GATEWAY_LISTEN: layout.listen,

@@ -10,6 +10,7 @@ export {
 } from './cluster.ts'
 export {
   downstreamBlocks,
+  GATEWAY_SERVICES,
   GATEWAY_STATIC_DIRS,
   GATEWAY_TEMPLATE,
   type GatewayLayout,
@@ -18,3 +19,4 @@ export {
   serversVariable,
   templateRegion,
 } from './gateway.ts'
+export { PEER_SERVICES, type PeerService, peerSecrets, TEXTBOOK } from './peers.ts'

@@ -9,21 +9,24 @@ import { freePort, startNginx } from '@authlab/servers'
 import { waitForGateway } from '../src/cluster.ts'
 import {
   downstreamBlocks,
+  GATEWAY_SERVICES,
   GATEWAY_STATIC_DIRS,
   GATEWAY_TEMPLATE,
   renderGatewayConfig,
   serversVariable,
   templateRegion,
 } from '../src/gateway.ts'
+import { PEER_SERVICES } from '../src/peers.ts'
 
 // The deployment files at the root of the checkout (docker-compose.yml, infra/k8s), read as text.
 const ROOT = join(import.meta.dirname, '../../..')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 const sorted = (list: Iterable<string>) => [...list].sort()
 
-test("the template's static downstream blocks (compose, Kubernetes) are the ones generated from DOWNSTREAM_SERVICES", () => {
+test("the template's static downstream blocks (compose, Kubernetes) are the ones generated from DOWNSTREAM_SERVICES and the peers", () => {
+  assert.deepEqual(GATEWAY_SERVICES, [...DOWNSTREAM_SERVICES, ...PEER_SERVICES])
   const template = readFileSync(GATEWAY_TEMPLATE, 'utf8')
-  const expected = downstreamBlocks(DOWNSTREAM_SERVICES, (s) => `\${${serversVariable(s)}}`)
+  const expected = downstreamBlocks(GATEWAY_SERVICES, (s) => `\${${serversVariable(s)}}`)
   for (const [region, body] of [
     ['downstream upstreams', expected.upstreams],
     ['downstream locations', expected.locations],
@@ -36,19 +39,28 @@ test("the template's static downstream blocks (compose, Kubernetes) are the ones
   }
 })
 
-test('compose and Kubernetes deploy and route the same downstream services as DOWNSTREAM_SERVICES', () => {
+test('compose deploys and routes the downstream services and the peers; Kubernetes the downstream services, the peers routed to no server', () => {
   const downstream = sorted(DOWNSTREAM_SERVICES)
+  const routed = sorted(GATEWAY_SERVICES)
   const compose = read('docker-compose.yml')
   // The gateway's upstream variables (besides auth's), the images built, the services' own blocks.
   const composeServers = [...compose.matchAll(/^\s+([A-Z0-9_]+)_SERVERS:/gm)].map((m) => m[1]!)
-  assert.deepEqual(sorted(composeServers), sorted(['AUTH', ...downstream.map((s) => s.toUpperCase())]))
+  assert.deepEqual(sorted(composeServers), sorted(['AUTH', ...routed.map((s) => s.toUpperCase())]))
   const built = [...compose.matchAll(/\bSERVICE: ([a-z0-9-]+)/g)].map((m) => m[1]!)
-  assert.deepEqual(sorted(new Set(built)), sorted(['auth', ...downstream]))
-  for (const s of downstream) assert.match(compose, new RegExp(`^  ${s}:$`, 'm'), `compose service ${s}`)
+  assert.deepEqual(sorted(new Set(built)), sorted(['auth', ...routed]))
+  for (const s of routed) assert.match(compose, new RegExp(`^  ${s}:$`, 'm'), `compose service ${s}`)
 
+  // Kubernetes runs no peer (the textbook baseline is for the native runner and compose), but the
+  // template it shares names their upstreams: each gets a `down` server, so /<peer>/ answers 502.
   const gateway = read('infra/k8s/base/gateway.yaml')
   const k8sServers = [...gateway.matchAll(/- name: ([A-Z0-9_]+)_SERVERS$/gm)].map((m) => m[1]!)
-  assert.deepEqual(sorted(k8sServers), sorted(['AUTH', ...downstream.map((s) => s.toUpperCase())]))
+  assert.deepEqual(sorted(k8sServers), sorted(['AUTH', ...routed.map((s) => s.toUpperCase())]))
+  for (const peer of PEER_SERVICES)
+    assert.match(
+      gateway,
+      new RegExp(`- name: ${serversVariable(peer)}\n\\s+value: server 127\\.0\\.0\\.1:9 down;\n`),
+      `Kubernetes routes ${peer} to no server`,
+    )
   const resources = [
     ...read('infra/k8s/base/kustomization.yaml').matchAll(/^ {2}- ([a-z0-9-]+)\.yaml$/gm),
   ].map((m) => m[1]!)
@@ -71,11 +83,11 @@ test('the native gateway routes every listed service and any extra one; one with
   const config = await renderGatewayConfig({
     listen: `127.0.0.1:${port}`,
     auth: [address],
-    // orders and an extra service get the backend; profile (listed) none.
-    upstreams: { orders: [address], billing: [address] },
+    // orders, the textbook peer and an extra service get the backend; profile (listed) none.
+    upstreams: { orders: [address], textbook: [address], billing: [address] },
   })
   assert.doesNotMatch(config, /_SERVERS\}/, 'no placeholder left')
-  for (const s of [...DOWNSTREAM_SERVICES, 'billing'])
+  for (const s of [...GATEWAY_SERVICES, 'billing'])
     assert.match(config, new RegExp(`^upstream ${s} \\{$`, 'm'))
   const nginx = await startNginx({
     httpConfig: config,
@@ -85,12 +97,16 @@ test('the native gateway routes every listed service and any extra one; one with
   t.after(() => nginx.close())
   const url = `http://127.0.0.1:${port}`
   await waitForGateway(url)
-  for (const path of ['/orders/none/me', '/billing/none/me']) {
+  for (const path of ['/orders/none/me', '/textbook/jwt/me', '/billing/none/me']) {
     const res = await fetch(`${url}${path}`)
     assert.equal(res.status, 200, path)
     assert.deepEqual(await res.json(), { url: path })
   }
   assert.equal((await fetch(`${url}/profile/none/me`)).status, 502)
+  // textbook's login has a location of its own (the gateway's login limit), to the same upstream.
+  const login = await fetch(`${url}/textbook/login`, { method: 'POST', body: '{}' })
+  assert.equal(login.status, 200)
+  assert.deepEqual(await login.json(), { url: '/textbook/login' })
   assert.equal((await fetch(`${url}/unknown/none/me`)).status, 404)
   assert.equal((await fetch(`${url}/demo/`)).status, 200, 'the demo, found through @authlab/infra')
 })

@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DOWNSTREAM_SERVICES } from '@authlab/contract'
+import { PEER_SERVICES } from '../src/peers.ts'
 
 const ROOT = join(import.meta.dirname, '../../..')
 
@@ -96,7 +97,7 @@ test('every workspace:* dependency names a workspace package', () => {
 
 test("@authlab/cluster resolves each service's entry point and infra's files through their manifests", () => {
   const cluster = byName.get('@authlab/cluster')!.manifest
-  for (const service of ['auth', ...DOWNSTREAM_SERVICES]) {
+  for (const service of ['auth', ...DOWNSTREAM_SERVICES, ...PEER_SERVICES]) {
     assert.equal(
       cluster.dependencies?.[`@authlab/${service}`],
       'workspace:*',

@@ -3,19 +3,22 @@ import { readFileSync } from 'node:fs'
 
 /**
  * Redis ACL users, from infra/redis/users.acl: the same file docker-compose.yml loads. Auth and the
- * downstream replicas connect as different users, so a replica cannot write a session (NOPERM).
+ * downstream replicas connect as different users, so a replica cannot write a session (NOPERM). The
+ * textbook peer (services/textbook) has a user of its own, confined to its `textbook:*` keys.
  */
-export type RedisRole = 'auth' | 'downstream' | 'admin'
+export type RedisRole = 'auth' | 'downstream' | 'textbook' | 'admin'
 
 export const REDIS_USERS: Readonly<Record<RedisRole, string>> = {
   auth: 'authlab-auth',
   downstream: 'authlab-downstream',
+  textbook: 'authlab-textbook',
   admin: 'default',
 }
 
 const PLACEHOLDERS: Readonly<Record<RedisRole, string>> = {
   auth: 'REDIS_AUTH_PASSWORD',
   downstream: 'REDIS_DOWNSTREAM_PASSWORD',
+  textbook: 'REDIS_TEXTBOOK_PASSWORD',
   admin: 'REDIS_ADMIN_PASSWORD',
 }
 
@@ -26,7 +29,7 @@ export type RedisPasswords = Readonly<Record<RedisRole, string>>
 /** Fresh random passwords for one server (hex: nothing to escape in a URL or an ACL line). */
 export function newRedisPasswords(): RedisPasswords {
   const one = () => randomBytes(24).toString('hex')
-  return { auth: one(), downstream: one(), admin: one() }
+  return { auth: one(), downstream: one(), textbook: one(), admin: one() }
 }
 
 /** The ACL file as Redis reads it: comments and blank lines removed (an ACL file allows neither). */
