@@ -1,20 +1,27 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { globSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import type { Mode } from '@authlab/contract'
 import { seeded } from '@authlab/servers'
 import { Redis } from 'ioredis'
 import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '../src/index.ts'
 
 /*
- * Hunts for lost revocations. A real cluster (3 replicas of each service behind nginx) is driven by
- * a seeded random schedule: logins, revocations (logout, logout-all, refresh-token reuse) and
- * verifications on every mode and replica, while faults are injected. Every request is recorded
- * with when it started and what it got, every revocation with when it returned; the checker then
- * asserts that no request started after a revocation returned, plus the mode's stated bound, was
- * accepted. Quick form by default (CI); CHAOS_DURATION_S=600 for the long form; CHAOS_SEED replays.
+ * Hunts for lost revocations and stale permissions. A real cluster (3 replicas of each service
+ * behind nginx) is driven by a seeded random schedule: logins, revocations (logout, logout-all,
+ * refresh-token reuse), role changes (an admin grants and withdraws `admin`) and verifications on
+ * every mode and replica (`/me`, and `/admin`, which needs the role), while faults are injected.
+ * Every request is recorded with when it started and ended and what it got, every revocation and
+ * role change with when it was sent and returned; the checker then asserts that no request started
+ * after a revocation returned, plus the mode's stated bound, was accepted, and that no `/admin`
+ * request started after a withdrawal returned, plus that bound, was granted (unless a later grant
+ * was already under way). Quick form by default (CI); CHAOS_DURATION_S=600 for the long form;
+ * CHAOS_SEED replays.
  */
 
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000)
@@ -74,10 +81,20 @@ interface LoginRecord {
 }
 interface RequestRecord {
   mode: Mode
+  route: 'me' | 'admin'
+  userId: string
   loginId: string
   start: number
+  end: number
   status: number
   replica: string
+}
+/** An admin's change of a user's roles: `admin` granted or withdrawn. */
+interface RoleChange {
+  userId: string
+  admin: boolean
+  sent: number
+  returned: number
 }
 interface RevocationRecord {
   kind: 'logout' | 'logout-all' | 'refresh-reuse'
@@ -246,6 +263,24 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
     const l = await login(email)
     if (l) logins.push(l)
   }
+  // The admin who changes roles: made one with the admin CLI, as an operator would.
+  const bossEmail = `chaos-${SEED}-admin@example.test`
+  await post('/auth/register', { body: { email: bossEmail, password: PASSWORD } })
+  await promisify(execFile)(
+    process.execPath,
+    [fileURLToPath(import.meta.resolve('@authlab/auth/admin')), 'roles', bossEmail, 'admin'],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: cluster.postgres.url,
+        REDIS_URL: cluster.redis.url,
+        LOG_LEVEL: 'silent',
+      },
+      timeout: 30_000,
+    },
+  )
+  const roleChanges: RoleChange[] = []
+  const isAdmin = new Map<string, boolean>()
   const started = Date.now()
   let running = true
 
@@ -259,22 +294,23 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
       }
       const mode = random() < 0.15 ? CONTROL : pick(CHECKED)
       const service = pick(SERVICES)
+      const route = random() < 0.35 ? 'admin' : 'me'
       const start = Date.now()
+      const record = { mode, route, userId: l.userId, loginId: l.loginId, start } as const
       try {
-        const res = await fetch(`${cluster.url}/${service}/${mode}/me`, {
+        const res = await fetch(`${cluster.url}/${service}/${mode}/${route}`, {
           headers: headersFor(mode, l),
           signal: AbortSignal.timeout(5000),
         })
         await res.arrayBuffer()
         requests.push({
-          mode,
-          loginId: l.loginId,
-          start,
+          ...record,
+          end: Date.now(),
           status: res.status,
           replica: res.headers.get('x-replica') ?? '-',
         })
       } catch {
-        requests.push({ mode, loginId: l.loginId, start, status: 0, replica: '-' })
+        requests.push({ ...record, end: Date.now(), status: 0, replica: '-' })
       }
     }
   }
@@ -290,6 +326,26 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
         continue
       }
       const target = logins[Math.floor(random() * logins.length)] as LoginRecord
+      if (action < 0.52) {
+        // A role change by the admin (logged in afresh: its own tokens expire within the run).
+        const boss = await login(bossEmail)
+        const admin = !isAdmin.get(target.userId)
+        const sent = Date.now()
+        const res = await fetch(`${cluster.url}/auth/admin/users/${target.userId}/roles`, {
+          method: 'PUT',
+          headers: { ...json, authorization: `Bearer ${boss?.accessToken}` },
+          body: JSON.stringify({ roles: admin ? ['admin'] : [] }),
+          signal: AbortSignal.timeout(5000),
+        }).catch(() => undefined)
+        await res?.arrayBuffer().catch(() => {})
+        // Refused (any answer but 200): it did not happen. No answer: it may have, at any time.
+        if (res === undefined) roleChanges.push({ userId: target.userId, admin, sent, returned: Infinity })
+        if (res?.status === 200) {
+          roleChanges.push({ userId: target.userId, admin, sent, returned: Date.now() })
+          isAdmin.set(target.userId, admin)
+        }
+        continue
+      }
       if (action < 0.65) {
         const res = await post('/auth/logout', {
           headers: { authorization: `Bearer ${target.accessToken}` },
@@ -353,7 +409,7 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
     rows.set(mode, { requests: 0, accepted: 0, afterRevocation: 0, violations: [] })
   for (const req of requests) {
     const row = rows.get(req.mode)
-    if (!row) continue
+    if (!row || req.route !== 'me') continue
     row.requests++
     if (req.status === 200) row.accepted++
     const at = revokedAt.get(req.loginId)
@@ -361,17 +417,18 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
     row.afterRevocation++
     if (req.status === 200) row.violations.push(req)
   }
+  const permissions = checkPermissions(requests, roleChanges)
   const kinds = (k: RevocationRecord['kind']) => revocations.filter((r) => r.kind === k).length
   const summary = [
     `seed ${SEED} · ${((Date.now() - started) / 1000).toFixed(0)} s · ${requests.length} requests · ${logins.length} logins`,
-    `revocations: ${revocations.length} (logout ${kinds('logout')}, logout-all ${kinds('logout-all')}, refresh reuse ${kinds('refresh-reuse')})`,
+    `revocations: ${revocations.length} (logout ${kinds('logout')}, logout-all ${kinds('logout-all')}, refresh reuse ${kinds('refresh-reuse')}); role changes: ${roleChanges.length} (admin withdrawn ${roleChanges.filter((c) => !c.admin).length})`,
     `faults: ${FAULTS.map((f) => `${f} ${faults[f]}`).join(', ')}`,
-    '| mode | bound | requests | accepted | after revocation + bound | accepted after (violations) |',
-    '|---|---|---|---|---|---|',
-    ...[...rows].map(
-      ([mode, r]) =>
-        `| ${mode}${mode === CONTROL ? ' (control)' : ''} | ${mode === CONTROL ? 'exp' : `${BOUNDS[mode]} ms`} | ${r.requests} | ${r.accepted} | ${r.afterRevocation} | ${r.violations.length} |`,
-    ),
+    '| mode | bound | requests | accepted | after revocation + bound | accepted after (violations) | admin requests after withdrawal + bound | admin granted after (violations) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...[...rows].map(([mode, r]) => {
+      const p = permissions.get(mode)
+      return `| ${mode}${mode === CONTROL ? ' (control)' : ''} | ${mode === CONTROL ? 'exp' : `${BOUNDS[mode]} ms`} | ${r.requests} | ${r.accepted} | ${r.afterRevocation} | ${r.violations.length} | ${p?.afterWithdrawal ?? 0} | ${p?.violations.length ?? 0} |`
+    }),
   ].join('\n')
   console.log(summary)
   // CHAOS_REPORT=<file>: the same summary as a Markdown page, for a run worth publishing.
@@ -387,4 +444,52 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
     (rows.get(CONTROL)?.violations.length ?? 0) > 0,
     'the checker sees the stateless control accept revoked tokens (it is not blind)',
   )
+  assert.ok(
+    roleChanges.some((c) => !c.admin && c.returned < Infinity),
+    'admin was withdrawn at least once',
+  )
+  const probed = CHECKED.reduce((n, mode) => n + (permissions.get(mode)?.afterWithdrawal ?? 0), 0)
+  assert.ok(probed > 0, 'admin routes were asked with withdrawn roles')
+  assert.ok(
+    (permissions.get(CONTROL)?.violations.length ?? 0) > 0,
+    'the checker sees the stateless control serve withdrawn roles (it is not blind)',
+  )
+  for (const mode of CHECKED) {
+    const p = permissions.get(mode)
+    assert.deepEqual(
+      p?.violations.slice(0, 5),
+      [],
+      `${mode} served withdrawn roles after its bound (seed ${SEED})`,
+    )
+  }
 })
+
+/**
+ * The permission checker. Per user, role changes in the order the (sequential) revoker sent them;
+ * one auth answered with anything but 200 did not happen, one without an answer may have, at any
+ * time after it was sent. An `/admin` request that started at s and ended at e is checked when the
+ * latest change acknowledged before s − bound withdrew `admin` (or there was none: users start
+ * without it) and no later change was sent before e; it is a violation if it was granted.
+ */
+function checkPermissions(requests: RequestRecord[], changes: RoleChange[]) {
+  const byUser = new Map<string, RoleChange[]>()
+  for (const c of changes) byUser.set(c.userId, [...(byUser.get(c.userId) ?? []), c])
+  const result = new Map<Mode, { afterWithdrawal: number; violations: RequestRecord[] }>()
+  for (const mode of [...CHECKED, CONTROL]) result.set(mode, { afterWithdrawal: 0, violations: [] })
+  for (const req of requests) {
+    const row = result.get(req.mode)
+    if (!row || req.route !== 'admin') continue
+    const bound = BOUNDS[req.mode] ?? 0
+    const timeline = byUser.get(req.userId) ?? []
+    let settled = -1
+    timeline.forEach((c, i) => {
+      if (c.returned + bound < req.start) settled = i
+    })
+    const state = settled >= 0 ? timeline[settled]?.admin : false
+    const underWay = timeline.slice(settled + 1).some((c) => c.sent < req.end)
+    if (state || underWay) continue
+    row.afterWithdrawal++
+    if (req.status === 200) row.violations.push(req)
+  }
+  return result
+}

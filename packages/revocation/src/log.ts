@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Revocation } from './types.ts'
+import type { Revocation, SessionRecord } from './types.ts'
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
 
@@ -66,6 +66,30 @@ export const revocationLog = {
         ? { kind: 'user', value: r.value, cutoff: Number(r.cutoff), expiresAt: r.expires_at.getTime() }
         : { kind: r.kind, value: r.value, expiresAt: r.expires_at.getTime() },
     )
+  },
+
+  /**
+   * The sessions a role change rewrote in place, as they must read now: every live login created
+   * before its user's last role change (`permissions_cutoff`), with the user's current roles. A
+   * Redis that lost writes may hold such a session with the old roles; the rebuild rewrites it.
+   */
+  async rewrittenSessions(db: Queryable): Promise<{ sessionHash: string; record: SessionRecord }[]> {
+    const { rows } = await db.query<{
+      session_hash: string
+      id: string
+      user_id: string
+      expires_at: Date
+      roles: string[]
+    }>(
+      `SELECT l.session_hash, l.id, l.user_id, l.expires_at, u.roles
+         FROM logins l JOIN users u ON u.id = l.user_id
+        WHERE l.revoked_at IS NULL AND l.expires_at > now() AND u.permissions_cutoff IS NOT NULL
+          AND l.created_at < to_timestamp(u.permissions_cutoff / 1000.0)`,
+    )
+    return rows.map((r) => ({
+      sessionHash: r.session_hash,
+      record: { userId: r.user_id, loginId: r.id, expiresAt: r.expires_at.getTime(), roles: r.roles },
+    }))
   },
 
   /** Session hashes of logins revoked before their absolute expiry: none of them may come back. */

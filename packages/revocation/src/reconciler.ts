@@ -18,8 +18,9 @@ const BATCH = 500
 /**
  * Keeps Redis' copies equal to the Postgres log. Redis is complete when its ready marker names the
  * running Redis process (no restart since the last check) and its watermark has reached the log's
- * highest id (nothing was lost without a restart). Otherwise every live entry is replayed and the
- * sessions of every revoked, unexpired login are deleted, idempotently, then the marker is set.
+ * highest id (nothing was lost without a restart). Otherwise every live entry is replayed, the
+ * sessions of every revoked, unexpired login are deleted and the sessions a role change rewrote are
+ * rewritten with the roles Postgres holds, idempotently, then the marker is set.
  * The whole live log is replayed rather than the tail after the watermark because log ids are not
  * commit-ordered: a lower id may commit after a higher one.
  */
@@ -61,9 +62,14 @@ export class RevocationReconciler {
       const watermark = await revocationLog.maxId(db)
       const entries = await revocationLog.live(db)
       const sessions = await revocationLog.revokedSessionHashes(db)
+      const rewrites = await revocationLog.rewrittenSessions(db)
       const now = Date.now()
-      for (let i = 0; i < Math.max(entries.length, sessions.length); i += BATCH) {
-        const batch = { entries: entries.slice(i, i + BATCH), sessionHashes: sessions.slice(i, i + BATCH) }
+      for (let i = 0; i < Math.max(entries.length, sessions.length, rewrites.length); i += BATCH) {
+        const batch = {
+          entries: entries.slice(i, i + BATCH),
+          sessionHashes: sessions.slice(i, i + BATCH),
+          rewrites: rewrites.slice(i, i + BATCH),
+        }
         await this.#writer.revoke({ ...batch, watermark: 0 }, now, { replicated: false })
       }
       await this.#writer.revoke({ entries: [], sessionHashes: [], watermark }, Date.now(), {

@@ -154,6 +154,27 @@ test('partial redis data loss (restored from an AOF taken before a logout): auth
   assert.equal((await introspect(app, login.sessionId)).json().active, false)
 })
 
+test('partial redis data loss (restored from an AOF taken before a role change): the rebuild rewrites the session with the roles Postgres holds', async (t) => {
+  const stores = await startStores()
+  t.after(() => stopStores(stores))
+  const app = await build(t, stores)
+  const { userId, email } = await registerAndLogin(app)
+  await app.permissions.changeRoles(userId, ['admin'])
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  const login = res.json()
+  assert.deepEqual((await introspect(app, login.sessionId)).json().roles, ['admin'])
+  await new Promise((r) => setTimeout(r, 1100)) // everysec: the admin session is on disk
+  const copy = await stores.redis.copyData()
+  t.after(() => copy.discard())
+  await app.permissions.changeRoles(userId, [])
+  assert.deepEqual((await introspect(app, login.sessionId)).json().roles, [], 'rewritten in place')
+  await stores.redis.restart({ restoreFrom: copy })
+  assert.ok(await untilRevocationsReady(app), 'reconciled and marked ready')
+  const after = (await introspect(app, login.sessionId)).json()
+  assert.equal(after.active, true, 'the session itself survived the loss')
+  assert.deepEqual(after.roles, [], 'not the admin role the lost write had withdrawn')
+})
+
 test('keys lost without a restart: a watermark behind the log makes the reconcile rebuild them', async (t) => {
   const stores = await startStores()
   t.after(() => stopStores(stores))
