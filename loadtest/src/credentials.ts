@@ -60,6 +60,16 @@ export async function logoutAll(base: string, l: Login): Promise<void> {
   if (res.status !== 204) throw new Error(`logout-all: ${res.status}`)
 }
 
+/** An admin replaces a user's roles (PUT /auth/admin/users/{id}/roles). */
+export async function setRoles(base: string, admin: Login, userId: string, roles: string[]): Promise<void> {
+  const res = await fetch(`${base}/auth/admin/users/${userId}/roles`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.accessToken}` },
+    body: JSON.stringify({ roles }),
+  })
+  if (res.status !== 200) throw new Error(`set roles: ${res.status} ${await res.text()}`)
+}
+
 /** The credentials of a token profile: `logins` sessions, each with `tokensPerLogin` access tokens. */
 export async function credentialPool(
   base: string,

@@ -245,6 +245,11 @@ export const Results = Type.Object(
     skipped: Type.Array(Type.String()),
     runs: Type.Array(Run, { minItems: 1 }),
     revocation: Type.Record(Type.String(), RevocationSummary),
+    /**
+     * The same windows for a role change (an admin withdraws `admin` from a logged-in user): how
+     * long after it returned each mode still granted `/admin`. Absent against a gateway.
+     */
+    permissionChange: Type.Optional(Type.Record(Type.String(), RevocationSummary)),
     faults: Type.Record(Type.String(), Type.Record(Type.String(), FaultOutcome)),
     /** the primary killed under load in each Redis topology (`pnpm failover`, or the bench's --failover) */
     topologies: Type.Optional(Type.Array(TopologyFailover)),

@@ -1,5 +1,5 @@
 import { EXPECTED_AFTER_REVOKE, headersFor, MODES, pathFor, SERVICES } from '../lib/scenarios.js'
-import { type Login, login, logoutAll, type Mode } from './credentials.ts'
+import { type Login, login, logoutAll, type Mode, setRoles } from './credentials.ts'
 import type { RevocationSummary } from './results.ts'
 import { percentile } from './stats.ts'
 
@@ -12,6 +12,12 @@ interface Sample {
 
 export type { RevocationSummary } from './results.ts'
 
+/** What is probed: `/me` (any valid credential) or `/admin` (one that carries the admin role). */
+type Route = 'me' | 'admin'
+
+const routePath = (service: string, mode: Mode, route: Route) =>
+  route === 'me' ? pathFor(service, mode) : pathFor(service, mode).replace(/\/me$/, '/admin')
+
 async function steady(
   base: string,
   mode: Mode,
@@ -19,11 +25,12 @@ async function steady(
   until: () => boolean,
   out: Sample[],
   lane: number,
+  route: Route,
 ) {
   for (let i = lane; !until(); i++) {
     const startedAt = Date.now()
     try {
-      const res = await fetch(`${base}${pathFor(SERVICES[i % SERVICES.length] as string, mode)}`, {
+      const res = await fetch(`${base}${routePath(SERVICES[i % SERVICES.length] as string, mode, route)}`, {
         headers: headersFor(mode, who),
       })
       await res.arrayBuffer()
@@ -56,24 +63,29 @@ const tally = (): Tally => ({
   byReplica: new Map(),
 })
 
-/** One trial: a fresh login, steady requests to every replica on every mode, logout-all, more requests. */
+/**
+ * One trial: steady requests from `who` to every replica on every mode, then `act` (logout-all, a
+ * role change), more requests for `windowMs` after it returned.
+ */
 async function trial(
   base: string,
   modes: Mode[],
-  email: string,
+  plan: { who: Login; route: Route; act: () => Promise<void> },
   opts: { windowMs: number; lanesPerMode: number },
 ) {
-  const who = await login(base, email)
+  const { who, route } = plan
   const samples: Sample[] = []
   let revokedAt = Number.POSITIVE_INFINITY
   const done = () => Date.now() > revokedAt + opts.windowMs
   const traffic = Promise.all(
     modes.flatMap((mode) =>
-      Array.from({ length: opts.lanesPerMode }, (_, lane) => steady(base, mode, who, done, samples, lane)),
+      Array.from({ length: opts.lanesPerMode }, (_, lane) =>
+        steady(base, mode, who, done, samples, lane, route),
+      ),
     ),
   )
   await new Promise((r) => setTimeout(r, 300)) // every replica has now seen (and cached) it
-  await logoutAll(base, who)
+  await plan.act()
   revokedAt = Date.now()
   await traffic
   return { samples, revokedAt }
@@ -132,7 +144,44 @@ export async function revocationProbe(
   const tallies = new Map(modes.map((m) => [m, tally()]))
   for (let i = 0; i < opts.trials; i++) {
     opts.onTrial?.(i)
-    const { samples, revokedAt } = await trial(base, modes, `revocation-${opts.run}-${i}@example.test`, opts)
+    const who = await login(base, `revocation-${opts.run}-${i}@example.test`)
+    const plan = { who, route: 'me' as const, act: () => logoutAll(base, who) }
+    const { samples, revokedAt } = await trial(base, modes, plan, opts)
+    for (const mode of modes) count(tallies.get(mode)!, mode, samples, revokedAt)
+  }
+  return Object.fromEntries(modes.map((mode) => [mode, summarise(mode, tallies.get(mode)!, opts.trials)]))
+}
+
+/**
+ * Trials of: a fresh user made admin by `admin`, logged in → steady requests to `/admin` on every
+ * replica and mode → the admin withdraws the role → keep going for `windowMs`. Per mode and trial,
+ * the window is how long after the change returned a request could still start and be granted
+ * with the old role. The user is never logged out: the token modes refuse the older token (401)
+ * until a refresh, the session modes answer 403 once they see the new roles.
+ */
+export async function permissionProbe(
+  base: string,
+  opts: {
+    trials: number
+    windowMs: number
+    lanesPerMode: number
+    run: string
+    /** a fresh login of a user who holds the admin role (asked once per trial: tokens expire) */
+    admin: () => Promise<Login>
+    onTrial?: (i: number) => void
+  },
+): Promise<Record<string, RevocationSummary>> {
+  const modes = MODES.filter((m) => m !== 'none') as Mode[]
+  const tallies = new Map(modes.map((m) => [m, tally()]))
+  for (let i = 0; i < opts.trials; i++) {
+    opts.onTrial?.(i)
+    const email = `permission-${opts.run}-${i}@example.test`
+    const [user, admin] = [await login(base, email), await opts.admin()]
+    await setRoles(base, admin, user.user.id, ['admin'])
+    // Logged in again after the grant: this login's token and session carry the role.
+    const who = await login(base, email)
+    const plan = { who, route: 'admin' as const, act: () => setRoles(base, admin, user.user.id, []) }
+    const { samples, revokedAt } = await trial(base, modes, plan, opts)
     for (const mode of modes) count(tallies.get(mode)!, mode, samples, revokedAt)
   }
   return Object.fromEntries(modes.map((mode) => [mode, summarise(mode, tallies.get(mode)!, opts.trials)]))

@@ -85,8 +85,12 @@ test('the trade-off chart puts each mode at its p99 revocation window and same-w
   for (const tick of ['>0<', '>1 ms<', '>1 s<', '>1,000 s<']) assert.ok(svg.includes(tick), `x tick ${tick}`)
 })
 
-test('the decision table states per mode its credential, work, same-window cost, Redis commands, measured revocation window and what a Redis outage did', () => {
-  const table = decisionTable(withSameWindow(synthetic()))!
+test('the decision table states per mode its credential, work, same-window cost, Redis commands, measured revocation and permission-change windows and what a Redis outage did', () => {
+  const base = withSameWindow(synthetic())
+  const table = decisionTable({
+    ...base,
+    permissionChange: { session: { ...base.revocation.session!, windowMsP99: 0, windowMsMax: 0 } },
+  })!
   const row = (mode: string) => table.rows.find((r) => r[0] === `\`${mode}\``)!
   assert.equal(table.rows.length, MODES.length)
   assert.deepEqual(row('session').slice(1), [
@@ -95,8 +99,14 @@ test('the decision table states per mode its credential, work, same-window cost,
     '1.20× [1.14–1.26]',
     '0.00',
     'at once: p99 0 ms, max 0 ms (3 trials, 4 replicas)',
+    'at once (record rewritten in place): p99 0 ms, max 0 ms (3 trials, 4 replicas)',
     '503 (fails closed): 60/100 ok, 503×40',
   ])
+  assert.equal(
+    row('jwt-denylist')[6],
+    'at once (older tokens cut off; a refresh carries the new roles)',
+    'no probe: the stated bound',
+  )
   assert.match(
     row('jwt')[5]!,
     /^at `exp` \(tokens lived 3,600 s in this run\): accepted throughout the 3 s probe$/,

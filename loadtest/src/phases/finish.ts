@@ -52,6 +52,7 @@ export function assembleResults(ctx: BenchContext): Results {
     skipped: ctx.skipped,
     runs: parts.runs ?? [],
     revocation: parts.revocation ?? {},
+    ...(parts.permissionChange ? { permissionChange: parts.permissionChange } : {}),
     faults: parts.faults ?? {},
     ...(parts.topologies ? { topologies: parts.topologies } : {}),
     ...(parts.network ? { network: parts.network } : {}),

@@ -117,6 +117,18 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`
   }
 
+  /**
+   * Runs one of the service's commands (`entry`, e.g. auth's admin CLI) to completion, in this
+   * process's environment, as an operator would beside it; resolves with what it printed.
+   */
+  async command(entry: string, args: readonly string[]): Promise<string> {
+    const { stdout } = await promisify(execFile)(process.execPath, [entry, ...args], {
+      env: { ...process.env, ...this.#env },
+      timeout: 30_000,
+    })
+    return stdout
+  }
+
   get running(): boolean {
     return this.#proc?.running ?? false
   }
@@ -231,6 +243,11 @@ export class Cluster {
   }
 
   /** How many replicas of each service nginx currently routes to. */
+  /** auth's admin CLI (`roles`, `disable`, `enable`; see services/auth/src/admin.ts) against this cluster. */
+  admin(...args: string[]): Promise<string> {
+    return this.auth.command(fileURLToPath(import.meta.resolve('@authlab/auth/admin')), args)
+  }
+
   get activeReplicas(): number {
     return this.#active
   }

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { globSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { Mode } from '@authlab/contract'
 import { seeded } from '@authlab/servers'
 import { Redis } from 'ioredis'
@@ -266,19 +263,7 @@ test(`chaos (seed ${SEED}): no revoked credential is accepted after its mode's b
   // The admin who changes roles: made one with the admin CLI, as an operator would.
   const bossEmail = `chaos-${SEED}-admin@example.test`
   await post('/auth/register', { body: { email: bossEmail, password: PASSWORD } })
-  await promisify(execFile)(
-    process.execPath,
-    [fileURLToPath(import.meta.resolve('@authlab/auth/admin')), 'roles', bossEmail, 'admin'],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: cluster.postgres.url,
-        REDIS_URL: cluster.redis.url,
-        LOG_LEVEL: 'silent',
-      },
-      timeout: 30_000,
-    },
-  )
+  await cluster.admin('roles', bossEmail, 'admin')
   const roleChanges: RoleChange[] = []
   const isAdmin = new Map<string, boolean>()
   const started = Date.now()

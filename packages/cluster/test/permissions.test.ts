@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { MODES, type Mode } from '@authlab/contract'
 import { type Cluster, startCluster, UNLIMITED_LOGINS_ENV } from '../src/index.ts'
 
@@ -31,7 +28,6 @@ const BOUNDED = Object.keys(BOUNDS) as Mode[]
 const COOKIE_MODES: readonly Mode[] = ['session', 'session-cached']
 const PASSWORD = 'correct horse battery staple'
 const json = { 'content-type': 'application/json' }
-const ADMIN_CLI = fileURLToPath(import.meta.resolve('@authlab/auth/admin'))
 
 let cluster: Cluster
 before(async () => {
@@ -73,19 +69,8 @@ async function login(email: string): Promise<Login> {
   return (await res.json()) as Login
 }
 
-/** The admin CLI, as an operator runs it against the cluster's stores. */
-async function adminCli(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [ADMIN_CLI, ...args], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: cluster.postgres.url,
-      REDIS_URL: cluster.redis.url,
-      LOG_LEVEL: 'silent',
-    },
-    timeout: 30_000,
-  })
-  return stdout
-}
+/** The admin CLI, as an operator runs it beside auth. */
+const adminCli = (...args: string[]) => cluster.admin(...args)
 
 function headers(mode: Mode, l: Login): Record<string, string> {
   return COOKIE_MODES.includes(mode)

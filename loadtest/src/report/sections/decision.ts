@@ -6,8 +6,13 @@ import type { Block } from '../model.ts'
 /** The fault the "Redis down" column reports, as the bench names it. */
 const REDIS_DOWN = 'redis-stopped'
 
-function revocationCell(r: Results, mode: string, bound: string): string {
-  const v = r.revocation[mode]
+function windowCell(
+  r: Results,
+  probe: Results['revocation'] | undefined,
+  mode: string,
+  bound: string,
+): string {
+  const v = probe?.[mode]
   if (!v) return bound
   if (v.censored) {
     const ttl = Number(r.settings.accessTokenTtlS)
@@ -37,10 +42,17 @@ function rows(r: Results, run: Run): string[][] {
       facts.work,
       mode === 'none' ? '1.00×' : sameWindow(m),
       f2(m.redisCommandsPerRequest),
-      revocationCell(r, mode, facts.bound),
+      windowCell(r, r.revocation, mode, facts.bound),
+      windowCell(r, r.permissionChange, mode, facts.permissionChange),
       redisDownCell(r, mode, facts.redisDown),
     ]
   })
+}
+
+function measuredWindows(r: Results): string {
+  return r.permissionChange
+    ? 'Revocation: after logout-all; permission change: after an admin withdrew `admin`; both measured on every replica.'
+    : 'Revocation: after logout-all, measured on every replica. Permission change: as the mode defines it (this run did not probe it).'
 }
 
 /** Per mode: what it is, what it costs, how long a revocation takes, and what a Redis outage does. */
@@ -51,7 +63,7 @@ export function decisionTable(r: Results): { caption: string; head: string[]; ro
   return {
     caption:
       `${run.replicas} replica(s) per service, ${run.tokenProfile} tokens, ${run.algorithm}; same-window A/A noise floor ${floor} ` +
-      `(ratios inside it are marked "within noise"). Revocation: after logout-all, measured on every replica. ` +
+      `(ratios inside it are marked "within noise"). ${measuredWindows(r)} ` +
       `Redis down: answers while Redis was stopped (fault \`${REDIS_DOWN}\`).`,
     head: [
       'mode',
@@ -60,6 +72,7 @@ export function decisionTable(r: Results): { caption: string; head: string[]; ro
       'replica CPU vs `none` (same window, 95 % CI)',
       'Redis commands / request',
       'a revocation takes effect',
+      'a permission change takes effect',
       'Redis down',
     ],
     rows: rows(r, run),

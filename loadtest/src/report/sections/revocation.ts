@@ -20,8 +20,42 @@ function strip(r: Results): Block[] {
   )
 }
 
+/** Per mode: how long after a role change returned it still granted the withdrawn role. */
+function permissionChange(r: Results): Block[] {
+  const probe = r.permissionChange ?? {}
+  if (Object.keys(probe).length === 0) return []
+  return [
+    { kind: 'h2', text: 'Permission change: a withdrawn role, per replica' },
+    {
+      kind: 'p',
+      text: 'An admin withdraws `admin` from a logged-in user while every replica is asked `GET /<service>/<mode>/admin` with that login. The window is how long after the change returned a request could still start and be granted with the old role; the user is not logged out (the token modes refuse the older token until a refresh, the session modes answer 403 once they see the new roles).',
+    },
+    {
+      kind: 'table',
+      head: [
+        'mode',
+        'window p50 ms',
+        'p99 ms',
+        'max ms',
+        'granted after the change',
+        'replicas seen',
+        'trials',
+      ],
+      rows: Object.entries(probe).map(([m, v]) => [
+        `\`${m}\``,
+        v.censored ? `≥ ${f0(v.windowMsP50)} (until exp)` : f0(v.windowMsP50),
+        f0(v.windowMsP99),
+        f0(v.windowMsMax),
+        String(v.acceptedAfterRevoke),
+        String(v.replicasSeen),
+        String(v.trials),
+      ]),
+    },
+  ]
+}
+
 export function revocation(r: Results): Block[] {
-  if (Object.keys(r.revocation).length === 0) return []
+  if (Object.keys(r.revocation).length === 0) return permissionChange(r)
   return [
     { kind: 'h2', text: 'Revocation window after logout-all, per replica' },
     ...strip(r),
@@ -48,5 +82,6 @@ export function revocation(r: Results): Block[] {
         String(v.trials),
       ]),
     },
+    ...permissionChange(r),
   ]
 }
