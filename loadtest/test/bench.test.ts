@@ -10,7 +10,7 @@ import { validateResults } from '../src/schema.ts'
 
 // The smoke profile of `pnpm bench` against a real native cluster. It asserts correctness only:
 // what was accepted after a revocation, that the output is complete and valid. Never timings.
-test('the smoke bench writes schema-valid results in which no immediate mode accepts anything after logout-all and jwt-pushed converges on every replica', async (t) => {
+test('the smoke bench writes schema-valid results in which no immediate mode accepts anything after logout-all or grants a withdrawn role, and the eventual modes converge on every replica', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'authlab-bench-test-'))
   t.after(() => rm(out, { recursive: true, force: true }))
   const { results, dir } = await runBench({
@@ -54,6 +54,19 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
     )
   }
   assert.ok(results.revocation['jwt-pushed']!.windowMsMax < (results.settings.pushedMaxStalenessMs as number))
+  // A withdrawn role: the same bounds as a revocation, on every replica; plain jwt keeps it until exp.
+  const permission = results.permissionChange!
+  for (const mode of IMMEDIATE_REVOCATION) {
+    assert.equal(permission[mode]?.acceptedAfterRevoke, 0, `${mode} granted nothing after the role change`)
+    assert.equal(permission[mode]?.replicasSeen, replicas, `${mode} was probed on every replica`)
+  }
+  for (const mode of EVENTUAL_REVOCATION) {
+    assert.ok(
+      permission[mode]!.windowMsMax < (results.settings.revocationWindowMs as number) - 300,
+      `${mode} converged after the role change (${permission[mode]!.windowMsMax} ms)`,
+    )
+  }
+  assert.ok(permission.jwt!.acceptedAfterRevoke > 0, 'the control: jwt kept the withdrawn role')
   for (const [scenario, byMode] of Object.entries(results.faults)) {
     for (const [mode, outcome] of Object.entries(byMode)) {
       assert.equal(outcome.revokedAccepted, 0, `${scenario}: a revoked credential was accepted in ${mode}`)
