@@ -11,6 +11,7 @@ export const MODES = /** @type {const} */ ([
   'jwt-denylist',
   'jwt-pushed',
   'introspect',
+  'phantom',
 ])
 
 export const SERVICES = /** @type {const} */ (['orders', 'profile'])
@@ -24,6 +25,8 @@ export const CREDENTIAL = {
   'jwt-denylist': 'bearer',
   'jwt-pushed': 'bearer',
   introspect: 'bearer',
+  // The gateway exchanges the session for an internal token; the client never holds one.
+  phantom: 'session-cookie',
 }
 
 /**
@@ -38,6 +41,7 @@ export const EXPECTED_AFTER_REVOKE = {
   'jwt-denylist': 401,
   'jwt-pushed': 401,
   introspect: 401,
+  phantom: 401,
 }
 
 /** Modes that must reject at once: no request started after logout-all returned may get a 200. */
@@ -175,3 +179,10 @@ export function loginsOf(vu, vus, logins) {
 
 /** The header that proves a cookie-authenticated request is not cross-site (@authlab/contract's). */
 export const CSRF_HEADER = 'x-authlab-csrf'
+
+/**
+ * Rows measured beside the modes that are not modes: the tutorial code (services/textbook), its
+ * session and its JWT. Kept apart from MODES so nothing that iterates the verification modes (the
+ * decision table, the capacity model, the faults) picks them up by accident.
+ */
+export const PEER_ROWS = /** @type {const} */ (['textbook-session', 'textbook-jwt'])

@@ -63,4 +63,11 @@ export const MODE_FACTS: Readonly<Record<Mode, ModeFacts>> = {
     permissionChange: 'at once',
     redisDown: '503 (auth needs Redis)',
   },
+  phantom: {
+    credential: '`sid` (cookie or Bearer), at the gateway',
+    work: "the gateway: ≤ one exchange at auth (one `GETEX`) per session per cache TTL; the replica: an internal JWT's signature, in process",
+    bound: 'within `PHANTOM_CACHE_TTL_MS`',
+    permissionChange: 'within `PHANTOM_CACHE_TTL_MS` (record rewritten in place)',
+    redisDown: 'cached exchanges until their TTL, then 503',
+  },
 }

@@ -66,10 +66,53 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]*$/
 export const serversVariable = (service: string) => `${service.toUpperCase().replaceAll('-', '_')}_SERVERS`
 
 /**
+ * The headers every proxied request carries (the server's proxy_set_header lines, repeated: nginx
+ * inherits none of them into a location that sets one of its own), then Authorization from the
+ * phantom exchange, set even when empty so the client's own header never reaches the replica.
+ */
+const PHANTOM_PROXY_HEADERS = [
+  'proxy_set_header Connection "";',
+  'proxy_set_header Host $host;',
+  'proxy_set_header X-Forwarded-For $remote_addr;',
+  'proxy_set_header X-Forwarded-Proto $scheme;',
+  'proxy_set_header X-Request-Id $request_id;',
+  'proxy_set_header Authorization $authlab_phantom_authorization;',
+]
+
+/**
+ * A downstream service's /<name>/phantom/ routes: nginx asks the phantom exchange (the template's
+ * /_phantom_exchange) first and passes its internal token on in place of the client's
+ * Authorization. The exchange's 401 reaches the client with auth's challenge and a JSON body
+ * (@authlab_phantom_unauthorized), its 403 as nginx's; any other failure of it (a 503, auth
+ * unreachable) is nginx's 500, answered 503 (@authlab_phantom_unavailable).
+ * The retry of a request nginx itself failed sets the same headers.
+ */
+function phantomLocation(s: string): string {
+  const headers = (indent: string) => PHANTOM_PROXY_HEADERS.map((h) => `${indent}${h}\n`).join('')
+  return (
+    `  location /${s}/phantom/ {\n` +
+    '    auth_request /_phantom_exchange;\n' +
+    '    auth_request_set $authlab_phantom_authorization $upstream_http_x_phantom_authorization;\n' +
+    headers('    ') +
+    `    proxy_pass http://${s};\n` +
+    '    error_page 401 = @authlab_phantom_unauthorized;\n' +
+    '    error_page 500 = @authlab_phantom_unavailable;\n' +
+    `    error_page 502 504 = @${s}_phantom_again;\n` +
+    '  }\n' +
+    `  location @${s}_phantom_again {\n` +
+    '    if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }\n' +
+    headers('    ') +
+    `    proxy_pass http://${s};\n` +
+    '  }\n'
+  )
+}
+
+/**
  * The gateway's blocks for the downstream services: an upstream each, and its /<name>/ location
- * with one retry of an idempotent request nginx itself failed (see the template). `servers` gives
- * the inside of each upstream: static addresses natively, a `${<SERVICE>_SERVERS}` placeholder in
- * the template's static copy for compose and Kubernetes.
+ * with one retry of an idempotent request nginx itself failed (see the template); a service of
+ * DOWNSTREAM_SERVICES (not a peer) also gets its /<name>/phantom/ location (`phantomLocation`).
+ * `servers` gives the inside of each upstream: static addresses natively, a `${<SERVICE>_SERVERS}`
+ * placeholder in the template's static copy for compose and Kubernetes.
  */
 export function downstreamBlocks(
   services: readonly string[],
@@ -86,7 +129,8 @@ export function downstreamBlocks(
       `  location @${s}_again {\n` +
       `    if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }\n` +
       `    proxy_pass http://${s};\n` +
-      `  }\n`,
+      `  }\n` +
+      ((DOWNSTREAM_SERVICES as readonly string[]).includes(s) ? phantomLocation(s) : ''),
   )
   return { upstreams: upstreams.join(''), locations: locations.join('') }
 }
@@ -129,6 +173,8 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
     GATEWAY_LOGIN_BURST: String(layout.loginBurst ?? GATEWAY_DEFAULTS.loginBurst),
     // startNginx fills ${STATIC_DIR} with where it copied GATEWAY_STATIC_DIRS.
     DEMO_ROOT: '$' + '{STATIC_DIR}/demo',
+    // Relative: under startNginx's prefix (-p), removed with it.
+    PHANTOM_CACHE_DIR: 'phantom-cache',
   }
   // ${ACCESS_LOG} and ${STATIC_DIR} are left for startNginx, which owns its prefix.
   const filled = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)

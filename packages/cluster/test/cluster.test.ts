@@ -63,7 +63,8 @@ function credentialHeaders(
   mode: Mode,
   login: { accessToken?: string; sessionId?: string },
 ): Record<string, string> {
-  if (mode === 'session' || mode === 'session-cached')
+  // phantom: the client presents its session; the gateway exchanges it for the internal token.
+  if (mode === 'session' || mode === 'session-cached' || mode === 'phantom')
     return login.sessionId ? { cookie: `sid=${login.sessionId}` } : {}
   return login.accessToken ? { authorization: `Bearer ${login.accessToken}` } : {}
 }

@@ -23,9 +23,11 @@ const BOUNDS: Partial<Record<Mode, number>> = {
   'jwt-denylist': 0,
   'jwt-pushed': PUSHED_BOUND_MS,
   introspect: 0,
+  // The gateway's cached exchange: the session record, rewritten in place, after the cache TTL.
+  phantom: CACHE_TTL_MS,
 }
 const BOUNDED = Object.keys(BOUNDS) as Mode[]
-const COOKIE_MODES: readonly Mode[] = ['session', 'session-cached']
+const COOKIE_MODES: readonly Mode[] = ['session', 'session-cached', 'phantom']
 const PASSWORD = 'correct horse battery staple'
 const json = { 'content-type': 'application/json' }
 
@@ -39,6 +41,7 @@ before(async () => {
       ...UNLIMITED_LOGINS_ENV,
       PUSHED_MAX_STALENESS_MS: String(PUSHED_BOUND_MS),
       SESSION_CACHE_TTL_MS: String(CACHE_TTL_MS),
+      PHANTOM_CACHE_TTL_MS: String(CACHE_TTL_MS),
     },
   })
 })
@@ -99,7 +102,11 @@ async function assertEveryReplica(
 ) {
   for (const mode of modes) {
     const seen = await acrossReplicas(mode, l)
-    assert.equal(seen.size, REPLICAS, `${what}: ${mode} answered by every replica (${[...seen.keys()]})`)
+    // phantom's refusals come from the gateway (its exchange said 401): no replica is asked.
+    const gateway = mode === 'phantom' && seen.size === 1 && seen.has('none')
+    if (!gateway) {
+      assert.equal(seen.size, REPLICAS, `${what}: ${mode} answered by every replica (${[...seen.keys()]})`)
+    }
     for (const status of [...seen.values()].flat()) {
       assert.ok(expected.includes(status), `${what}: ${mode} answered ${status}, expected ${expected}`)
     }

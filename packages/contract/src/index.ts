@@ -23,8 +23,16 @@ export const MODES = [
   'jwt-denylist',
   'jwt-pushed',
   'introspect',
+  'phantom',
 ] as const
 export type Mode = (typeof MODES)[number]
+
+/**
+ * The default `aud` of the short-lived tokens auth's phantom exchange issues for the gateway to
+ * pass on (JWT_INTERNAL_AUDIENCE): only the `phantom` mode accepts it, and `phantom` accepts no
+ * other, so a public access token and an internal one can never stand in for each other.
+ */
+export const INTERNAL_AUDIENCE = 'authlab-internal'
 
 /**
  * Access-token claims. On the wire the login id is the `sid` claim (OpenID Connect's

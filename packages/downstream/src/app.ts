@@ -39,6 +39,7 @@ export async function buildDownstreamApp(
   await app.register(verify, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    internalAudience: config.JWT_INTERNAL_AUDIENCE,
     algorithm: config.JWT_ALGORITHM,
     authUrl: config.AUTH_URL,
     jwksUrl: config.JWKS_URL ?? `${config.AUTH_URL}/.well-known/jwks.json`,

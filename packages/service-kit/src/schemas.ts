@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { REDIS_MODES } from '@authlab/contract'
+import { INTERNAL_AUDIENCE, REDIS_MODES } from '@authlab/contract'
 import { Type } from 'typebox'
 
 // Fragments shared by every service so a variable means the same thing everywhere:
@@ -147,6 +147,12 @@ export const JwtEnv = {
     default: 'authlab-api',
     description:
       'The `aud` claim auth puts in access tokens and every verifier requires; set it alike everywhere.',
+  }),
+  JWT_INTERNAL_AUDIENCE: Type.String({
+    minLength: 1,
+    default: INTERNAL_AUDIENCE,
+    description:
+      "The `aud` claim of the short-lived internal tokens auth's phantom exchange (GET /auth/exchange) signs for the gateway to pass on; only the `phantom` mode accepts it, and it accepts no other. Must differ from JWT_AUDIENCE; set it alike on auth, orders and profile.",
   }),
   JWT_ALGORITHM: JwtAlgorithm,
   // Small and bounded, as RFC 8725 §3.10 asks: every second of it is a second a dead token lives on.

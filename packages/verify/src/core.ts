@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import fp from 'fastify-plugin'
 import { credentialToken, ModeNotRegisteredError, UnauthorizedError, VerifyOptionsError } from './errors.ts'
 import { JwksCache } from './jwks.ts'
-import { validateOptions } from './options.ts'
+import { modeOption, validateOptions } from './options.ts'
 import { STRATEGIES } from './strategies/index.ts'
 import type { Principal, RedisStrategyContext, Strategy, StrategyContext, VerifyOptions } from './types.ts'
 
@@ -32,7 +32,7 @@ declare module 'fastify' {
      * Throws ModeNotRegisteredError at once (when the route is defined) for a mode not registered.
      */
     authenticate(mode: Mode): onRequestAsyncHookHandler
-    jwks: JwksCache<TokenVerifier>
+    jwks: JwksCache<KeyVerifiers>
     /** Decorated only when a mode that reads Redis is registered (session, session-cached, jwt-denylist, jwt-pushed). */
     revocationReader: RevocationReader
   }
@@ -44,6 +44,12 @@ declare module 'fastify' {
 
 /** fast-jwt's verifier for one key of the set, compiled once when the key arrives. */
 type TokenVerifier = (token: string) => AccessClaims
+/** A key's verifiers: for public access tokens, and for internal ones when phantom is registered. */
+interface KeyVerifiers {
+  public: TokenVerifier
+  internal: TokenVerifier | undefined
+}
+type Audience = 'public' | 'internal'
 
 /** At most this many distinct JWT headers are remembered (one per key and algorithm in practice). */
 const MAX_KNOWN_HEADERS = 16
@@ -80,20 +86,31 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
   // fast-jwt warns about any custom key (GHSA-rp9m-7r4c-75qg: a key built from part of a token,
   // such as its `sub`, lets one token answer for another); the whole token is the one key that
   // cannot, so the services start with --disable-warning for that code (cluster runner, image).
-  const compile = (pem: string): TokenVerifier =>
-    createVerifier({
-      key: pem,
-      algorithms: [opts.algorithm],
-      allowedIss: opts.issuer,
-      allowedAud: opts.audience,
-      requiredClaims: [...REQUIRED_CLAIMS],
-      clockTolerance: opts.clockToleranceMs,
-      maxAge: opts.maxAgeMs,
-      ...(opts.verifyCacheSize > 0
-        ? { cache: opts.verifyCacheSize, cacheKeyBuilder: (token: string) => token }
-        : {}),
-    }) as TokenVerifier
-  const jwks = new JwksCache<TokenVerifier>(opts.jwksUrl, opts.algorithm, fastify.log, {
+  const compileFor =
+    (audience: string) =>
+    (pem: string): TokenVerifier =>
+      createVerifier({
+        key: pem,
+        algorithms: [opts.algorithm],
+        allowedIss: opts.issuer,
+        allowedAud: audience,
+        requiredClaims: [...REQUIRED_CLAIMS],
+        clockTolerance: opts.clockToleranceMs,
+        maxAge: opts.maxAgeMs,
+        ...(opts.verifyCacheSize > 0
+          ? { cache: opts.verifyCacheSize, cacheKeyBuilder: (token: string) => token }
+          : {}),
+      }) as TokenVerifier
+  const compilePublic = compileFor(opts.audience)
+  // The phantom mode's tokens get verifiers of their own, pinned to the internal audience and
+  // compiled with the key: one verifier never accepts both audiences, so neither kind of token can
+  // pass where the other is required, and the per-request path compiles nothing.
+  const compileInternal = modes.has('phantom') ? compileFor(modeOption(opts, 'internalAudience')) : undefined
+  const compile = (pem: string): KeyVerifiers => ({
+    public: compilePublic(pem),
+    internal: compileInternal?.(pem),
+  })
+  const jwks = new JwksCache<KeyVerifiers>(opts.jwksUrl, opts.algorithm, fastify.log, {
     refreshMs: opts.jwksRefreshMs,
     compile,
   })
@@ -112,13 +129,13 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
    * The key comes only from the key set, by `kid`, looked up on every verification (before
    * fast-jwt's cache): a `kid` withdrawn from the JWKS stops verifying, cached tokens included.
    */
-  async function verifyToken(token: string): Promise<AccessClaims> {
+  async function verifyToken(token: string, audience: Audience): Promise<AccessClaims> {
     const dot = token.indexOf('.')
     if (dot <= 0) throw new UnauthorizedError('not a JWS compact token')
     const segment = token.slice(0, dot)
     const remembered = knownHeaders.get(segment)
     const kid = remembered ?? headerKid(segment)
-    const verifier = jwks.current(kid) ?? (await jwks.key(kid))
+    const verifier = (jwks.current(kid) ?? (await jwks.key(kid)))?.[audience]
     if (!verifier) throw new UnauthorizedError('unknown signing key')
     const claims = verifier(token)
     // Present is not enough: a string would pass `roles.includes('admin')` for "badminton".
@@ -134,27 +151,42 @@ async function verifyPlugin(fastify: FastifyInstance, opts: VerifyOptions) {
     return claims
   }
 
+  /**
+   * Every way a token can be wrong (malformed header, bad signature, expired, wrong iss/aud,
+   * unknown kid, alg confusion) is the same 401 to the client; the error handler logs why.
+   */
+  async function checked(verification: () => Promise<AccessClaims>): Promise<AccessClaims> {
+    try {
+      return await verification()
+    } catch (err) {
+      if (!(err instanceof TokenError || err instanceof UnauthorizedError)) throw err
+      const reason =
+        err instanceof TokenError && err.code === TokenError.codes.expired ? 'token expired' : 'invalid token'
+      throw new UnauthorizedError(reason, { cause: err })
+    }
+  }
+
   const ctx: StrategyContext = {
     options: opts,
     log: fastify.log,
     hasKeys: () => jwks.size > 0,
     sessionCookie: (request) => request.cookies[names.session],
     accessCookie: (request) => request.cookies[names.access],
-    async verifyAccessToken(request) {
-      try {
-        const credential = presentedCredential(request.headers.authorization, ctx.accessCookie(request))
-        return await verifyToken(credentialToken(credential))
-      } catch (err) {
-        // Every way a token can be wrong (malformed header, bad signature, expired, wrong iss/aud,
-        // unknown kid, alg confusion) is the same 401 to the client; the error handler logs why.
-        if (!(err instanceof TokenError || err instanceof UnauthorizedError)) throw err
-        const reason =
-          err instanceof TokenError && err.code === TokenError.codes.expired
-            ? 'token expired'
-            : 'invalid token'
-        throw new UnauthorizedError(reason, { cause: err })
-      }
-    },
+    verifyAccessToken: (request) =>
+      checked(() =>
+        verifyToken(
+          credentialToken(presentedCredential(request.headers.authorization, ctx.accessCookie(request))),
+          'public',
+        ),
+      ),
+    // The gateway overwrites Authorization with the exchange's token: no cookie is looked at.
+    verifyInternalToken: (request) =>
+      checked(() =>
+        verifyToken(
+          credentialToken(presentedCredential(request.headers.authorization, undefined)),
+          'internal',
+        ),
+      ),
   }
 
   // The revocation reader (and through it every Redis read) exists only for the modes that need it.

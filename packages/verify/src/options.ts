@@ -11,6 +11,7 @@ const MODE_OPTIONS = {
   authUrl: ['introspect'],
   introspectTimeoutMs: ['introspect'],
   introspectionClient: ['introspect'],
+  internalAudience: ['phantom'],
 } as const satisfies Partial<Record<keyof VerifyOptions, readonly Mode[]>>
 type ModeOption = keyof typeof MODE_OPTIONS
 
@@ -45,6 +46,12 @@ export function validateOptions(opts: VerifyOptions): ReadonlySet<Mode> {
   const missing = (key: ModeOption) =>
     new VerifyOptionsError(`${key} is required with the ${MODE_OPTIONS[key].join(' or ')} mode`)
   if (checked('authUrl') && !opts.authUrl) throw missing('authUrl')
+  if (checked('internalAudience') && !opts.internalAudience) throw missing('internalAudience')
+  if (opts.internalAudience === opts.audience) {
+    throw new VerifyOptionsError(
+      'internalAudience must differ from audience: the two kinds of token must never pass for each other',
+    )
+  }
   if (!['EdDSA', 'ES256', 'RS256'].includes(opts.algorithm)) {
     throw new VerifyOptionsError(`algorithm must be EdDSA, ES256 or RS256, not ${opts.algorithm}`)
   }

@@ -29,6 +29,11 @@ export interface StrategyContext {
   log: FastifyBaseLogger
   /** Full JWT verification (signature by `kid`, pinned alg, iss, aud, exp, required claims). */
   verifyAccessToken(request: FastifyRequest): Promise<AccessClaims>
+  /**
+   * The same check of the Authorization header's Bearer token, with the internal audience instead
+   * of the public one (phantom). Throws when phantom is not registered: no verifier was compiled.
+   */
+  verifyInternalToken(request: FastifyRequest): Promise<AccessClaims>
   /** True once the JWKS has at least one key. */
   hasKeys(): boolean
   sessionCookie(request: FastifyRequest): string | undefined
@@ -54,8 +59,8 @@ export interface VerifyOptions {
    * The modes this app authenticates with; only their strategies are built, and
    * `fastify.authenticate(mode)` refuses any other. Default: every mode of @authlab/contract's MODES.
    * Four of them read Redis (session, session-cached, jwt-denylist, jwt-pushed) and need
-   * @authlab/clients' `redisClient` registered first; `none`, `jwt` and `introspect` need no Redis
-   * at all: with only those, no Redis client is used, no connection made and no feed started.
+   * @authlab/clients' `redisClient` registered first; `none`, `jwt`, `introspect` and `phantom` need
+   * no Redis at all: with only those, no Redis client is used, no connection made and no feed started.
    */
   modes?: readonly Mode[]
   issuer: string
@@ -90,6 +95,11 @@ export interface VerifyOptions {
   introspectTimeoutMs?: number
   /** introspect: this service's introspection client credential (RFC 7662 §2.1: auth requires one). */
   introspectionClient?: { id: string; secret: string }
+  /**
+   * phantom: the `aud` of the internal tokens auth's exchange issues for the gateway to pass on.
+   * Must differ from `audience`: each verifier accepts one of the two, never both.
+   */
+  internalAudience?: string
   /** jwt-pushed: told of the feed's each revocation applied (its lag) and each resync. For metrics. */
   feedObserver?: FeedObserver
 }

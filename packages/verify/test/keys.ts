@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
+import { INTERNAL_AUDIENCE } from '@authlab/contract'
 import { freePort } from '@authlab/servers'
 import { createSigner } from 'fast-jwt'
 
@@ -13,6 +14,8 @@ export interface Key {
   sign: (payload: object) => string
   /** No expiresIn: the payload's iat and exp are taken as they are. */
   signRaw: (payload: object) => string
+  /** As `sign`, with the phantom exchange's internal audience instead of the public one. */
+  signInternal: (payload: object) => string
   jwk: object
 }
 
@@ -30,10 +33,12 @@ export function newKey(): Key {
   }
   const signer = createSigner({ ...base, expiresIn: 60_000 })
   const signRaw = createSigner(base)
+  const internal = createSigner({ ...base, aud: INTERNAL_AUDIENCE, expiresIn: 10_000 })
   return {
     kid,
     sign: (payload) => signer({ roles: [], ...payload }),
     signRaw: (payload) => signRaw({ roles: [], ...payload }),
+    signInternal: (payload) => internal({ roles: [], ...payload }),
     jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' },
   }
 }

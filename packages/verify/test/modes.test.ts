@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, type TestContext, test } from 'node:test'
-import type { Mode } from '@authlab/contract'
+import { INTERNAL_AUDIENCE, type Mode } from '@authlab/contract'
 import Fastify from 'fastify'
 import { type VerifyOptions, verify } from '../src/index.ts'
 import { AUDIENCE, ISSUER, type Key, newKey, serveJwks } from './keys.ts'
@@ -74,6 +74,47 @@ for (const modes of [['jwt'], ['none', 'jwt']] as const) {
     assert.equal(res.headers['www-authenticate'], 'Bearer realm="authlab"')
   })
 }
+
+test('phantom without Redis: an internal-audience token is 200; a public access token, an internal token of an unpublished key under the real kid, and the access cookie are 401; jwt refuses the internal token', async (t) => {
+  const fastify = app(t)
+  await fastify.register(verify, jwtOptions(['jwt', 'phantom'], { internalAudience: INTERNAL_AUDIENCE }))
+  fastify.get('/phantom', { onRequest: fastify.authenticate('phantom') }, async (request) => request.user)
+  fastify.get('/jwt', { onRequest: fastify.authenticate('jwt') }, async (request) => request.user)
+  await fastify.ready()
+  assert.equal(fastify.hasDecorator('revocationReader'), false, 'phantom reads no Redis')
+  const claims = { sub: randomUUID(), sid: randomUUID(), jti: randomUUID(), roles: ['admin'] }
+  const internal = signing.signInternal(claims)
+  const ok = await fastify.inject({ url: '/phantom', headers: { authorization: `Bearer ${internal}` } })
+  assert.equal(ok.statusCode, 200)
+  assert.deepEqual(ok.json(), { userId: claims.sub, loginId: claims.sid, roles: ['admin'] })
+  const publicToken = signing.sign(claims)
+  const [header] = internal.split('.')
+  const [, payload, signature] = newKey().signInternal(claims).split('.')
+  for (const headers of [
+    { authorization: `Bearer ${publicToken}` },
+    { authorization: `Bearer ${header}.${payload}.${signature}` },
+    { cookie: `access_token=${internal}` },
+    {},
+  ]) {
+    const res = await fastify.inject({ url: '/phantom', headers })
+    assert.equal(res.statusCode, 401, JSON.stringify(headers).slice(0, 80))
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="authlab"')
+  }
+  const jwt = await fastify.inject({ url: '/jwt', headers: { authorization: `Bearer ${internal}` } })
+  assert.equal(jwt.statusCode, 401, 'jwt took an internal token')
+})
+
+test('phantom needs an internalAudience that differs from the audience', async (t) => {
+  for (const over of [{}, { internalAudience: '' }, { internalAudience: 'authlab-api' }]) {
+    const fastify = app(t)
+    await assert.rejects(
+      async () => {
+        await fastify.register(verify, jwtOptions(['phantom'], over)).ready()
+      },
+      { code: 'AUTHLAB_VERIFY_OPTIONS_INVALID' },
+    )
+  }
+})
 
 test('an unknown mode in modes, or none at all, is refused at registration, before the key set is fetched', async (t) => {
   for (const modes of [['jwt', 'jwt-magic'], ['JWT'], []] as unknown as Mode[][]) {

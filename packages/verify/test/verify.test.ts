@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { after, before, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { redisClient, redisReady } from '@authlab/clients'
-import { MODES } from '@authlab/contract'
+import { INTERNAL_AUDIENCE, MODES } from '@authlab/contract'
 import { hashSessionId, RevocationWriter, redisRunId } from '@authlab/revocation'
 import { type RedisServer, startRedis } from '@authlab/servers'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -50,6 +50,7 @@ function options(over: Partial<VerifyOptions> = {}): VerifyOptions {
     clockToleranceMs: 0,
     maxAgeMs: 3_600_000,
     introspectionClient: { id: 'test-client', secret: 'test-client-secret-0123' },
+    internalAudience: INTERNAL_AUDIENCE,
     ...over,
   }
 }
@@ -134,6 +135,22 @@ test('jwt: a valid token is accepted; no token, a wrong audience and an unknown 
     assert.equal(res.statusCode, 401)
     assert.equal(res.headers['www-authenticate'], 'Bearer realm="authlab"')
   }
+})
+
+test('phantom accepts only an internal-audience token, and the public-audience modes never accept one: jwt, jwt-denylist and jwt-pushed refuse it (401)', async (t) => {
+  const { app } = await build(t)
+  const l = login()
+  const internal = signing.signInternal({ sub: l.userId, sid: l.loginId, jti: l.jti, roles: ['admin'] })
+  const ok = await get(app, '/phantom', bearer(internal))
+  assert.equal(ok.statusCode, 200)
+  assert.deepEqual(ok.json(), { userId: l.userId, loginId: l.loginId, roles: ['admin'] })
+  for (const mode of ['jwt', 'jwt-denylist', 'jwt-pushed']) {
+    const res = await get(app, `/${mode}`, bearer(internal))
+    assert.equal(res.statusCode, 401, `${mode} took an internal token`)
+  }
+  const refused = await get(app, '/phantom', bearer(l.token))
+  assert.equal(refused.statusCode, 401, 'phantom took a public access token')
+  assert.equal(refused.headers['www-authenticate'], 'Bearer realm="authlab"')
 })
 
 test('session: a live session is accepted, an unknown one is 401 with a Cookie challenge, and it is 503 while revocations are not ready', async (t) => {

@@ -13,6 +13,7 @@ import revocations from './plugins/app/revocations.ts'
 import users from './plugins/app/users.ts'
 import stores from './plugins/external/stores.ts'
 import authRoutes from './routes/auth.ts'
+import exchangeRoutes from './routes/exchange.ts'
 import healthRoutes from './routes/health.ts'
 import introspectRoutes from './routes/introspect.ts'
 import jwksRoutes from './routes/jwks.ts'
@@ -49,6 +50,7 @@ export async function buildApp(config: AuthConfig): Promise<FastifyInstance> {
     await app.register(jwksRoutes, { config })
     await app.register(authRoutes, { config })
     await app.register(introspectRoutes, { config })
+    await app.register(exchangeRoutes, { config })
   } catch (err) {
     // A plugin that failed to start (a store down, a wrong key-encryption key) must not leave the
     // clients of the ones before it open.

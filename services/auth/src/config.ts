@@ -221,6 +221,13 @@ export const AuthConfigSchema = Type.Object({
     description:
       "Passes of each argon2id password hash; at least 2, OWASP's minimum at 19 MiB. Applies to passwords hashed from then on.",
   }),
+  PHANTOM_CACHE_TTL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 1000,
+    description:
+      "`phantom` mode: how long, in milliseconds, the gateway may reuse an exchange (GET /auth/exchange, a session swapped for an internal token) for the same credential; a logged-out session or a withdrawn role keeps working there for up to this long, measured from auth's session check. Sent to nginx as an absolute `X-Accel-Expires` rounded down to the second before it, since nginx's cache counts whole seconds. 0: the gateway exchanges on every request. The internal token lives this long rounded up to the second, plus 5 s.",
+  }),
   API_DOCS: Type.Boolean({
     default: false,
     description:
@@ -229,6 +236,14 @@ export const AuthConfigSchema = Type.Object({
 })
 
 export type AuthConfig = Static<typeof AuthConfigSchema>
+
+/**
+ * The internal token outlives the longest the gateway may serve it from its cache (whole seconds,
+ * rounded up) by a margin for the trip to the replica and clocks that disagree a little.
+ */
+const PHANTOM_TOKEN_MARGIN_S = 5
+export const phantomTokenTtlS = (config: Pick<AuthConfig, 'PHANTOM_CACHE_TTL_MS'>) =>
+  Math.ceil(config.PHANTOM_CACHE_TTL_MS / 1000) + PHANTOM_TOKEN_MARGIN_S
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const config = loadConfig(AuthConfigSchema, env)
@@ -243,6 +258,11 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
   if (config.ACCESS_TOKEN_TTL_S > config.JWT_MAX_AGE_S) {
     throw new ConfigInvalidError(
       `ACCESS_TOKEN_TTL_S (${config.ACCESS_TOKEN_TTL_S}) exceeds JWT_MAX_AGE_S (${config.JWT_MAX_AGE_S}): verifiers would refuse live tokens`,
+    )
+  }
+  if (config.JWT_INTERNAL_AUDIENCE === config.JWT_AUDIENCE) {
+    throw new ConfigInvalidError(
+      "JWT_INTERNAL_AUDIENCE equals JWT_AUDIENCE: the phantom exchange's internal tokens would pass for access tokens and the other way round",
     )
   }
   if (

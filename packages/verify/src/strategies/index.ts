@@ -5,6 +5,7 @@ import { jwtStrategy } from './jwt.ts'
 import { jwtDenylistStrategy } from './jwt-denylist.ts'
 import { jwtPushedStrategy } from './jwt-pushed.ts'
 import { noneStrategy } from './none.ts'
+import { phantomStrategy } from './phantom.ts'
 import { sessionStrategy } from './session.ts'
 import { sessionCachedStrategy } from './session-cached.ts'
 
@@ -18,6 +19,7 @@ export const STRATEGIES: Readonly<Record<Mode, StrategyBuilder>> = {
   none: { redis: false, build: noneStrategy },
   jwt: { redis: false, build: jwtStrategy },
   introspect: { redis: false, build: introspectStrategy },
+  phantom: { redis: false, build: phantomStrategy },
   session: { redis: true, build: sessionStrategy },
   'session-cached': { redis: true, build: sessionCachedStrategy },
   'jwt-denylist': { redis: true, build: jwtDenylistStrategy },

@@ -11,7 +11,7 @@ import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
-import type { AuthConfig } from '../../config.ts'
+import { type AuthConfig, phantomTokenTtlS } from '../../config.ts'
 import { NoSigningKeyError } from '../../errors.ts'
 import { type Kek, type Keks, loadKeks, sealPrivateKey, unsealWithAny } from './key-seal.ts'
 
@@ -34,6 +34,9 @@ interface KeyRow {
 export interface KeyOptions {
   issuer: string
   audience: string
+  /** The phantom exchange's tokens: their own audience and a lifetime of a few seconds. */
+  internalAudience: string
+  internalTtlS: number
   accessTtlS: number
   clockToleranceMs: number
   maxAgeMs: number
@@ -44,6 +47,7 @@ type Verifier = (token: string) => AccessClaims
 interface LoadedKey {
   row: KeyRow
   sign: (payload: Record<string, unknown>) => string
+  signInternal: (payload: Record<string, unknown>) => string
   verify: Verifier
 }
 
@@ -232,17 +236,20 @@ export class KeyRing {
       type: 'spki',
       format: 'pem',
     })
-    return {
-      row,
-      sign: createSigner({
+    const signer = (aud: string, ttlS: number) =>
+      createSigner({
         key: privatePem,
         algorithm: row.alg,
         kid: row.kid,
         iss: issuer,
-        aud: audience,
-        expiresIn: accessTtlS * 1000,
+        aud,
+        expiresIn: ttlS * 1000,
         header: { typ: ACCESS_TOKEN_TYPE, alg: row.alg },
-      }) as (payload: Record<string, unknown>) => string,
+      }) as (payload: Record<string, unknown>) => string
+    return {
+      row,
+      sign: signer(audience, accessTtlS),
+      signInternal: signer(this.#opts.internalAudience, this.#opts.internalTtlS),
       verify: createVerifier({
         key: publicPem.toString(),
         algorithms: [row.alg],
@@ -262,6 +269,15 @@ export class KeyRing {
   } {
     if (!this.#current) throw new NoSigningKeyError()
     return { token: this.#current.sign(claims), kid: this.#current.row.kid }
+  }
+
+  /**
+   * A phantom exchange's token: the same claims as an access token but the internal audience and
+   * a lifetime of seconds, signed with the current key (so the same JWKS verifies it).
+   */
+  signInternal(claims: { sub: string; jti: string; sid: string; roles: string[]; iat: number }): string {
+    if (!this.#current) throw new NoSigningKeyError()
+    return this.#current.signInternal(claims)
   }
 
   /** Verifies with the key the token names; an unknown `kid` or any other header trick throws. */
@@ -315,6 +331,8 @@ async function keysPlugin(fastify: FastifyInstance, opts: { config: AuthConfig }
   const ring = new KeyRing(fastify.pg, keks, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    internalAudience: config.JWT_INTERNAL_AUDIENCE,
+    internalTtlS: phantomTokenTtlS(config),
     accessTtlS: config.ACCESS_TOKEN_TTL_S,
     clockToleranceMs: config.JWT_CLOCK_TOLERANCE_S * 1000,
     maxAgeMs: config.JWT_MAX_AGE_S * 1000,
