@@ -1,13 +1,13 @@
 import { MODES } from '../lib/scenarios.js'
-import type { Mode } from './credentials.ts'
 import type { LoadResult } from './load.ts'
 import type { TierCost } from './measure.ts'
 import type { Estimate, ModeRun, Ratios } from './results.ts'
 import { bootstrapMedian, median, noiseFloor, seeded, shuffle, spread, withinNoise } from './stats.ts'
+import type { Row } from './textbook.ts'
 
 /** The A/A control's slot: a second `none` window at its own place in each repetition. */
 const AA = 'none (A/A)'
-type Slot = Mode | typeof AA
+type Slot = Row | typeof AA
 
 interface Sample {
   rps: number
@@ -40,10 +40,13 @@ const totalCpu = (c: TierCost | undefined) =>
 export async function measureRepetitions(opts: {
   profile: { repetitions: number }
   random: () => number
-  window: (mode: Mode) => Promise<{ result: LoadResult; cost: TierCost | undefined }>
+  /** what is measured beside `none`: every mode unless given (the sweep adds the peer rows) */
+  rows?: readonly Row[]
+  window: (row: Row) => Promise<{ result: LoadResult; cost: TierCost | undefined }>
   log: (line: string) => void
 }): Promise<Repetitions> {
-  const slots: Slot[] = [...(MODES as readonly Mode[]), AA]
+  const rows = opts.rows ?? MODES
+  const slots: Slot[] = [...rows, AA]
   const reps: Map<Slot, Sample>[] = []
   const order: string[][] = []
   const aaOrder: [Slot, Slot][] = []
@@ -52,8 +55,7 @@ export async function measureRepetitions(opts: {
     order.push(slotOrder)
     const samples = new Map<Slot, Sample>()
     for (const slot of slotOrder) {
-      const mode: Mode = slot === AA ? 'none' : slot
-      const { result, cost } = await opts.window(mode)
+      const { result, cost } = await opts.window(slot === AA ? 'none' : slot)
       samples.set(slot, {
         rps: result.rps,
         replicaCpu: cost?.replicaCpuUsPerRequest ?? Number.NaN,
@@ -99,7 +101,7 @@ export async function measureRepetitions(opts: {
   }
 
   const modes: Record<string, Measured> = {}
-  for (const mode of MODES as readonly Mode[]) {
+  for (const mode of rows) {
     const samples = reps.flatMap((r) => (mode === 'none' ? [r.get('none')!, r.get(AA)!] : [r.get(mode)!]))
     const costs = samples.map((s) => s.cost).filter((c): c is TierCost => c !== undefined)
     const med = (xs: number[]) => (xs.length ? median(xs) : Number.NaN)
@@ -175,11 +177,18 @@ export async function measureSameWindow(opts: {
   repetitions: number
   random: () => number
   services: readonly [string, string]
-  /** runs one window with the mode on one service and `none` on the other */
-  window: (mode: Mode, modeService: string, noneService: string) => Promise<WindowReading>
+  /** what is measured against `none`: every mode unless given (the sweep adds the peer rows) */
+  rows?: readonly Row[]
+  /**
+   * The service that answers a row that is not a mode (a peer row: its peer's replicas), against
+   * `none` on whichever of `services` the alternation gives the `none` side.
+   */
+  carrier?: (row: Row) => string | undefined
+  /** runs one window with the row on one service and `none` on the other */
+  window: (row: Row, modeService: string, noneService: string) => Promise<WindowReading>
   log: (line: string) => void
 }): Promise<SameWindow> {
-  const slots: Slot[] = [...(MODES as readonly Mode[]).filter((m) => m !== 'none'), AA]
+  const slots: Slot[] = [...(opts.rows ?? MODES).filter((m) => m !== 'none'), AA]
   const readings = new Map<Slot, WindowReading[]>(slots.map((s) => [s, []]))
   const order: string[][] = []
   for (let rep = 0; rep < opts.repetitions; rep++) {
@@ -191,9 +200,11 @@ export async function measureSameWindow(opts: {
       // pays some of it later (deferred garbage collection), and strict alternation from window to
       // window always handed that debt to the next window's `none` side (A/A medians of 0.98 and
       // outliers near 0.84, all below 1). Now it falls on either side alike.
-      const [modeService, noneService] =
+      const [alternated, noneService] =
         (rep + slots.indexOf(slot)) % 2 ? opts.services : ([...opts.services].reverse() as [string, string])
-      const reading = await opts.window(slot === AA ? 'none' : slot, modeService, noneService)
+      const row = slot === AA ? 'none' : slot
+      const modeService = opts.carrier?.(row) ?? alternated
+      const reading = await opts.window(row, modeService, noneService)
       // A window with errors measured something else than the mode's cost: it is not counted.
       if (reading.errors === 0 && Number.isFinite(reading.replicaCpu)) readings.get(slot)!.push(reading)
       measured.push(`${slot}@${modeService}`)

@@ -13,4 +13,7 @@ export {
   summary,
   TRADEOFF_CAPTION,
   tradeoffSvg,
+  tutorialLacks,
+  tutorialMarkdown,
+  tutorialTable,
 } from './report/index.ts'

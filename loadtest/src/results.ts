@@ -1,7 +1,7 @@
 // The one definition of results.json: the TypeScript types and results.schema.json both come from
 // it (`pnpm --filter @authlab/loadtest schema` writes the file; a test fails when it is stale).
 import { type Static, Type } from 'typebox'
-import { MODES } from '../lib/scenarios.js'
+import { MODES, PEER_ROWS } from '../lib/scenarios.js'
 
 const Num = Type.Number({ minimum: 0 })
 const Count = Type.Integer({ minimum: 0 })
@@ -13,6 +13,7 @@ const Measured = (description: string) =>
   Type.Unsafe<number>({ anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }], description })
 const notMeasured = 'null when not measured (--gateway, or no successful request)'
 const ModeName = Type.Union(MODES.map((m) => Type.Literal(m)))
+const PeerRowName = Type.Union(PEER_ROWS.map((m) => Type.Literal(m)))
 
 /** A median over repetitions with its 95 % bootstrap interval. */
 export const Estimate = Type.Object({
@@ -82,6 +83,11 @@ export const Run = Type.Object({
   generator: Type.String(),
   latencyGenerator: Type.String(),
   modes: Type.Record(Type.String(), ModeRun, { propertyNames: ModeName }),
+  /**
+   * The textbook peer's rows (the tutorial code, services/textbook), measured in the same windows as
+   * the modes; their same-window side is the peer's replicas. Absent where the peer did not run.
+   */
+  peers: Type.Optional(Type.Record(Type.String(), ModeRun, { propertyNames: PeerRowName })),
   /** the order of the measured windows in each repetition (`none` appears twice: the A/A control) */
   order: Type.Optional(Type.Array(Type.Array(Type.String()))),
   /**
@@ -212,6 +218,26 @@ export const NetworkRun = Type.Object({
 })
 export type NetworkRun = Static<typeof NetworkRun>
 
+/**
+ * What the tutorial code does after a logout and a "logout-all" (loadtest/src/peer-probe.ts): per
+ * credential, the same windows as the revocation probe, timed from when the action returned.
+ */
+export const PeerProbe = Type.Object({
+  /** the peer's replicas behind the gateway: a credential accepted on all of them was nowhere revoked */
+  replicas: Count,
+  trials: Type.Integer({ minimum: 1 }),
+  windowMs: Num,
+  /** after POST /textbook/logout: `textbook-session` and `textbook-jwt` of the logged-out login */
+  logout: Type.Record(Type.String(), RevocationSummary),
+  /**
+   * Two textbook logins of one user, then authlab's logout-all for that user and the textbook logout
+   * of the first login: `other-session`, `other-jwt`, `logged-out-session`, `logged-out-jwt`, and
+   * authlab's own `session` and `jwt-denylist` for the same user, in the same trial, for contrast
+   */
+  logoutAll: Type.Record(Type.String(), RevocationSummary),
+})
+export type PeerProbe = Static<typeof PeerProbe>
+
 const Capacity = Type.Object({
   predictedMaxRps: Type.Record(Type.String(), Num),
   limitedBy: Type.Record(Type.String(), Type.String()),
@@ -250,6 +276,8 @@ export const Results = Type.Object(
      * long after it returned each mode still granted `/admin`. Absent against a gateway.
      */
     permissionChange: Type.Optional(Type.Record(Type.String(), RevocationSummary)),
+    /** the textbook peer after logout and logout-all; absent where the peer did not run */
+    peerProbe: Type.Optional(PeerProbe),
     faults: Type.Record(Type.String(), Type.Record(Type.String(), FaultOutcome)),
     /** the primary killed under load in each Redis topology (`pnpm failover`, or the bench's --failover) */
     topologies: Type.Optional(Type.Array(TopologyFailover)),

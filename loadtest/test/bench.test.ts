@@ -3,21 +3,27 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
-import { EVENTUAL_REVOCATION, IMMEDIATE_REVOCATION, MODES } from '../lib/scenarios.js'
+import { after, before, test } from 'node:test'
+import { EVENTUAL_REVOCATION, IMMEDIATE_REVOCATION, MODES, PEER_ROWS } from '../lib/scenarios.js'
 import { runBench } from '../src/bench.ts'
+import type { RevocationSummary } from '../src/results.ts'
 import { validateResults } from '../src/schema.ts'
 
-// The smoke profile of `pnpm bench` against a real native cluster. It asserts correctness only:
-// what was accepted after a revocation, that the output is complete and valid. Never timings.
-test('the smoke bench writes schema-valid results in which no immediate mode accepts anything after logout-all or grants a withdrawn role, and the eventual modes converge on every replica', async (t) => {
-  const out = await mkdtemp(join(tmpdir(), 'authlab-bench-test-'))
-  t.after(() => rm(out, { recursive: true, force: true }))
-  const { results, dir } = await runBench({
-    profile: 'smoke',
-    outDir: out,
-    log: (l) => t.diagnostic(l),
-  })
+// The smoke profile of `pnpm bench` against a real native cluster, run once for the tests below.
+// They assert correctness only: what was accepted after a revocation, that the output is complete
+// and valid. Never timings.
+let out: string
+let bench: Awaited<ReturnType<typeof runBench>>
+const progress: string[] = []
+before(async () => {
+  out = await mkdtemp(join(tmpdir(), 'authlab-bench-test-'))
+  bench = await runBench({ profile: 'smoke', outDir: out, log: (l) => progress.push(l) })
+})
+after(() => out && rm(out, { recursive: true, force: true }))
+
+test('the smoke bench writes schema-valid results in which no immediate mode accepts anything after logout-all or grants a withdrawn role, and the eventual modes converge on every replica', (t) => {
+  for (const line of progress) t.diagnostic(line)
+  const { results, dir } = bench
 
   const written = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))
   assert.deepEqual(validateResults(written), [])
@@ -78,6 +84,40 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
     'redis-stopped',
     'replica-killed',
   ])
+})
+
+// With a standalone Redis the textbook peer runs: both rows measured in the same windows as the
+// modes, and its probe shows what the tutorial code cannot revoke, on every peer replica.
+test('the smoke bench measures textbook-session and textbook-jwt with a same-window ratio, kept out of the modes', () => {
+  const { results } = bench
+  const run = results.runs[0]!
+  for (const row of PEER_ROWS) {
+    const peer = run.peers?.[row]
+    assert.ok(peer, `${row} was measured`)
+    assert.ok(peer.sameWindow!.replicaCpu.median > 0, `${row} has a same-window ratio`)
+    assert.ok(peer.rps > 0 && Number.isFinite(peer.p95Ms), `${row} has throughput and latency`)
+    assert.ok(!(row in run.modes), `${row} is kept out of the modes`)
+  }
+  assert.ok(!(PEER_ROWS as readonly string[]).some((row) => row in results.revocation))
+})
+
+test("the smoke bench's peer probe shows the tutorial JWT accepted after logout, and the user's other textbook session and both JWTs accepted after logout-all, on every textbook replica, while authlab's session and jwt-denylist refuse", () => {
+  const probe = bench.results.peerProbe
+  const replicas = (bench.results.settings.replicaSweep as number[])[0]!
+  assert.ok(probe, 'the peer probe ran')
+  assert.equal(probe.replicas, replicas)
+  const everywhere = (name: string, s: RevocationSummary | undefined) => {
+    assert.equal(s?.replicasSeen, replicas, `${name} was probed on every textbook replica`)
+    assert.equal(s?.replicasAcceptingAfterRevoke, replicas, `${name} was still accepted on every replica`)
+  }
+  everywhere('the JWT after its logout', probe.logout['textbook-jwt'])
+  assert.equal(probe.logout['textbook-session']?.acceptedAfterRevoke, 0, 'the session ended at logout')
+  everywhere('the other session after logout-all', probe.logoutAll['other-session'])
+  everywhere('the logged-out JWT after logout-all', probe.logoutAll['logged-out-jwt'])
+  everywhere("the other login's JWT after logout-all", probe.logoutAll['other-jwt'])
+  assert.equal(probe.logoutAll['logged-out-session']?.acceptedAfterRevoke, 0)
+  for (const mode of ['authlab-session', 'authlab-jwt-denylist'])
+    assert.equal(probe.logoutAll[mode]?.acceptedAfterRevoke, 0, `${mode} refused after logout-all`)
 })
 
 test('a results document missing a required field fails the schema', () => {

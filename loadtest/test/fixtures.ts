@@ -140,3 +140,50 @@ export function withSameWindow(r: Results): Results {
   }
   return r
 }
+
+/** A revocation-probe summary as the peer probe writes it: `accepting` of 2 replicas after the action. */
+function peerSummary(accepting: number) {
+  return {
+    windowMsP50: accepting ? 2400 : 0,
+    windowMsP99: accepting ? 2450 : 0,
+    windowMsMax: accepting ? 2450 : 0,
+    acceptedAfterRevoke: accepting ? 40 : 0,
+    replicasSeen: 2,
+    replicasAcceptingAfterRevoke: accepting,
+    trials: 3,
+    censored: accepting > 0,
+  }
+}
+
+/**
+ * The textbook peer measured beside the modes on every run (textbook-session at 1.5× none, with one
+ * Redis command per request; textbook-jwt at 1.8×) and its probe: the tutorial's JWT and other
+ * session accepted on 2/2 replicas after logout and logout-all, authlab's own refusing.
+ */
+export function withPeers(r: Results): Results {
+  for (const run of r.runs) {
+    const row = (ratio: number, commands: number) => ({
+      ...modeRun(1, true),
+      rps: 900,
+      p95Ms: 2.5,
+      redisCommandsPerRequest: commands,
+      sameWindow: { replicaCpu: est(ratio), withinNoise: false },
+    })
+    run.peers = { 'textbook-session': row(1.5, 1), 'textbook-jwt': row(1.8, 0) }
+  }
+  r.peerProbe = {
+    replicas: 2,
+    trials: 3,
+    windowMs: 2500,
+    logout: { 'textbook-session': peerSummary(0), 'textbook-jwt': peerSummary(2) },
+    logoutAll: {
+      'other-session': peerSummary(2),
+      'other-jwt': peerSummary(2),
+      'logged-out-session': peerSummary(0),
+      'logged-out-jwt': peerSummary(2),
+      'authlab-session': { ...peerSummary(0), replicasSeen: 4 },
+      'authlab-jwt-denylist': { ...peerSummary(0), replicasSeen: 4 },
+    },
+  }
+  return r
+}

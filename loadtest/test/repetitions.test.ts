@@ -52,3 +52,28 @@ test('same-window measurement runs each mode on both services alike, drops windo
     assert.deepEqual([m.wakeups.mode.median, m.wakeups.none.median], [0.9, 0.3])
   }
 })
+
+test("a peer row in the same-window design is always answered by its peer's replicas, against `none` on each service alike, and gets its own estimate", async () => {
+  const rows = ['none', 'jwt', 'textbook-jwt'] as const
+  const noneSides: string[] = []
+  const result = await measureSameWindow({
+    repetitions: 4,
+    random: seeded(3),
+    services: ['orders', 'profile'],
+    rows,
+    carrier: (row) => (row === 'textbook-jwt' ? 'textbook' : undefined),
+    window: async (row, modeService, noneService): Promise<WindowReading> => {
+      if (row === 'textbook-jwt') {
+        assert.equal(modeService, 'textbook')
+        noneSides.push(noneService)
+      } else assert.notEqual(modeService, 'textbook')
+      const ratio = row === 'textbook-jwt' ? 2 : row === 'jwt' ? 1.1 : 1
+      return { replicaCpu: ratio, serverCpu: ratio, wakeups: { mode: 0.5, none: 0.5 }, errors: 0 }
+    },
+    log: () => {},
+  })
+  assert.deepEqual(noneSides.sort(), ['orders', 'orders', 'profile', 'profile'])
+  assert.deepEqual(Object.keys(result.modes).sort(), ['jwt', 'textbook-jwt'])
+  assert.equal(result.modes['textbook-jwt']!.replicaCpu.median, 2)
+  assert.ok(result.order.every((rep) => rep.includes('textbook-jwt@textbook')))
+})

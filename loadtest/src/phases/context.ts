@@ -7,6 +7,7 @@ import type { Login, TokenProfile } from '../credentials.ts'
 import type { LoadGenerator } from '../load.ts'
 import type { Profile, ProfileName } from '../profiles.ts'
 import type { Results } from '../results.ts'
+import type { TextbookLogin } from '../textbook.ts'
 
 export interface BenchOptions {
   profile: ProfileName
@@ -25,8 +26,11 @@ export interface BenchOptions {
   log: (line: string) => void
 }
 
-/** A token profile's credentials, and when they were issued (they are reissued before they expire). */
-export type Pool = { sessions: Login[]; tokens: Login[]; builtAt: number }
+/**
+ * A token profile's credentials, and when they were issued (they are reissued before they expire);
+ * with the textbook peer running, one textbook login per authlab login, issued at the same time.
+ */
+export type Pool = { sessions: Login[]; tokens: Login[]; textbook?: TextbookLogin[]; builtAt: number }
 
 /** What the bench holds open; `release` closes it whatever happened. */
 export interface Held {
@@ -74,6 +78,10 @@ export interface Phase {
   when?: (ctx: BenchContext) => boolean | string
   run: (ctx: BenchContext) => Promise<Partial<Results>>
 }
+
+/** Whether the main cluster runs the textbook peer (the sweep then measures its rows too). */
+export const hasTextbook = (ctx: Pick<BenchContext, 'cluster'>): boolean =>
+  (ctx.cluster?.peers.get('textbook')?.length ?? 0) > 0
 
 /** Stops the main cluster, for a phase that starts its own (the two never share the servers' core). */
 export async function stopMainCluster(ctx: BenchContext): Promise<void> {

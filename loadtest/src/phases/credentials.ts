@@ -3,7 +3,8 @@
 import { credentialPool, type TokenProfile } from '../credentials.ts'
 import { GATEWAY_LOGINS } from '../profiles.ts'
 import type { Results } from '../results.ts'
-import type { BenchContext, Pool } from './context.ts'
+import { textbookLogins } from '../textbook.ts'
+import { type BenchContext, hasTextbook, type Pool } from './context.ts'
 
 async function buildPool(ctx: BenchContext, tp: TokenProfile): Promise<void> {
   const maxLogins = ctx.opts.gateway
@@ -12,9 +13,13 @@ async function buildPool(ctx: BenchContext, tp: TokenProfile): Promise<void> {
       ? ctx.profile.coldLogins
       : Number.POSITIVE_INFINITY
   const prefix = `${ctx.runId}-${ctx.pools.size}-${Date.now().toString(36)}`
-  const pool = await credentialPool(ctx.base, tp, prefix, maxLogins)
-  ctx.pools.set(tp, { ...pool, builtAt: Date.now() })
-  ctx.log(`  ${tp}: ${pool.sessions.length} sessions, ${pool.tokens.length} access tokens`)
+  const builtAt = Date.now()
+  const { emails, ...pool } = await credentialPool(ctx.base, tp, prefix, maxLogins)
+  // The peer's JWT lives ACCESS_TOKEN_TTL_S too: issued with the pool, it is reissued with it.
+  const textbook = hasTextbook(ctx) ? await textbookLogins(ctx.base, emails) : undefined
+  ctx.pools.set(tp, { ...pool, ...(textbook ? { textbook } : {}), builtAt })
+  const peer = textbook ? `, ${textbook.length} textbook logins` : ''
+  ctx.log(`  ${tp}: ${pool.sessions.length} sessions, ${pool.tokens.length} access tokens${peer}`)
 }
 
 export async function buildCredentials(ctx: BenchContext): Promise<Partial<Results>> {

@@ -53,6 +53,7 @@ export function assembleResults(ctx: BenchContext): Results {
     runs: parts.runs ?? [],
     revocation: parts.revocation ?? {},
     ...(parts.permissionChange ? { permissionChange: parts.permissionChange } : {}),
+    ...(parts.peerProbe ? { peerProbe: parts.peerProbe } : {}),
     faults: parts.faults ?? {},
     ...(parts.topologies ? { topologies: parts.topologies } : {}),
     ...(parts.network ? { network: parts.network } : {}),

@@ -4,10 +4,11 @@ import { REVOCATION_WINDOW_MS } from '../profiles.ts'
 import type { Results } from '../results.ts'
 import { permissionProbe, revocationProbe } from '../revocation.ts'
 import type { BenchContext } from './context.ts'
+import { probeTextbook } from './peer-probe.ts'
 
 export async function probeRevocation(
   ctx: BenchContext,
-): Promise<Pick<Results, 'revocation' | 'permissionChange'>> {
+): Promise<Pick<Results, 'revocation' | 'permissionChange' | 'peerProbe'>> {
   const trials = ctx.profile.revocationTrials
   ctx.log(`revocation probe: ${trials} trials`)
   const revocation = await revocationProbe(ctx.base, {
@@ -17,13 +18,14 @@ export async function probeRevocation(
     run: ctx.runId,
     onTrial: (i) => ctx.log(`  trial ${i + 1}/${trials}`),
   })
+  const peer = await probeTextbook(ctx)
   const { cluster } = ctx
   if (!cluster) {
     // The first admin is made with auth's admin CLI beside auth: the bench cannot against a gateway.
     ctx.skipped.push(
       'permission-change probe: needs the native cluster (its first admin is made with the admin CLI)',
     )
-    return { revocation }
+    return { revocation, ...peer }
   }
   const adminEmail = `bench-admin-${ctx.runId}@example.test`
   await login(ctx.base, adminEmail)
@@ -37,5 +39,5 @@ export async function probeRevocation(
     admin: () => login(ctx.base, adminEmail),
     onTrial: (i) => ctx.log(`  trial ${i + 1}/${trials}`),
   })
-  return { revocation, permissionChange }
+  return { revocation, permissionChange, ...peer }
 }

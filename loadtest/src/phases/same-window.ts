@@ -1,11 +1,13 @@
 // Replica CPU per request against `none`, both measured in the same window (see
-// measureSameWindow): the mode on one service, `none` on the other, one generator alternating.
+// measureSameWindow): the mode on one service, `none` on the other, one generator alternating. A
+// peer row (the textbook baseline) is answered by its peer's replicas, against `none` on a service.
 import type { Cluster } from '@authlab/cluster'
 import { SERVICES } from '../../lib/scenarios.js'
-import { type Mode, servicePool } from '../credentials.ts'
-import type { LoadResult } from '../load.ts'
+import { servicePool } from '../credentials.ts'
+import type { LoadResult, PooledRequest } from '../load.ts'
 import { CONNECTIONS } from '../profiles.ts'
 import { measureSameWindow, type SameWindow, type WindowReading } from '../repetitions.ts'
+import { isPeerRow, PEER_SERVICE, type Row, rowPool } from '../textbook.ts'
 import type { BenchContext } from './context.ts'
 import type { Cell } from './sweep.ts'
 
@@ -22,7 +24,7 @@ interface Sides {
   replicas: number
 }
 
-/** Growth of a counter summed over one service's active replicas. */
+/** Growth of a counter summed over one service's (or peer's) active replicas. */
 function serviceDelta(
   cluster: Cluster,
   service: string,
@@ -30,7 +32,7 @@ function serviceDelta(
   from: Record<string, number>,
   to: Record<string, number>,
 ): number {
-  return (cluster.replicas.get(service) ?? [])
+  return (cluster.replicas.get(service) ?? cluster.peers.get(service) ?? [])
     .slice(0, replicas)
     .reduce((total, p) => total + (to[p.replica] ?? 0) - (from[p.replica] ?? 0), 0)
 }
@@ -62,15 +64,19 @@ function reading(
   }
 }
 
+/** A row's requests on the service that carries it: a mode's on that service, a peer row's on its peer. */
+const sidePool = (row: Row, cell: Cell, service: string): PooledRequest[] =>
+  isPeerRow(row) ? rowPool(row, cell.pool) : servicePool(row, cell.pool, service)
+
 /** One window: the mode's requests on one service interleaved with `none`'s on the other. */
 async function sameWindowReading(
   ctx: BenchContext,
   cluster: Cluster,
   cell: Cell,
-  mode: Mode,
+  mode: Row,
   sides: Sides,
 ): Promise<WindowReading> {
-  const side = servicePool(mode, cell.pool, sides.modeService)
+  const side = sidePool(mode, cell, sides.modeService)
   const other = servicePool('none', cell.pool, sides.noneService)
   // Strict alternation: both sides are sent the same number of requests.
   const mixed = side.flatMap((r, i) => [r, other[i % other.length]!])
@@ -98,6 +104,8 @@ export async function sameWindow(
     repetitions: ctx.profile.sameWindowRepetitions,
     random,
     services: SERVICES as unknown as [string, string],
+    rows: cell.rows,
+    carrier: (row) => (isPeerRow(row) ? PEER_SERVICE[row] : undefined),
     window: (mode, modeService, noneService) =>
       sameWindowReading(ctx, cluster, cell, mode, { modeService, noneService, replicas: cell.replicas }),
     log: cell.log,

@@ -1,6 +1,6 @@
 // The first phase: the native cluster (or the gateway as it is), admin clients on its Redis, the
 // servers pinned away from the load generator, and the generator started.
-import { startCluster } from '@authlab/cluster'
+import { PEER_SERVICES, startCluster } from '@authlab/cluster'
 import { Redis } from 'ioredis'
 import { LoadGenerator, vegetaBinary } from '../load.ts'
 import { pinCluster, pinningNote } from '../machine.ts'
@@ -33,11 +33,27 @@ async function startMainCluster(p: Plan, held: Held): Promise<void> {
     p.skipped.push(
       'replica sweep, CPU cost per tier, faults and the capacity model (they need process control; --gateway measures the gateway as it is)',
     )
+    p.skipped.push('the textbook peer rows and probe: the bench starts the peer only in its native cluster')
     return
   }
   const replicas = Math.max(...p.sweep)
   p.log(`starting a native cluster with ${replicas} replicas per service`)
-  held.cluster = await startCluster({ replicas, port: 0, env: CLUSTER_ENV, redisMode: p.redisMode })
+  held.cluster = await startCluster({
+    replicas,
+    port: 0,
+    env: CLUSTER_ENV,
+    redisMode: p.redisMode,
+    peers: peersFor(p),
+  })
+}
+
+/** The textbook peer runs beside the modes where it can: the tutorial code reads REDIS_URL only. */
+function peersFor(p: Plan): readonly string[] {
+  if (p.redisMode === 'standalone') return PEER_SERVICES
+  p.skipped.push(
+    `the textbook peer rows and probe: with a Redis ${p.redisMode} (the tutorial code reads REDIS_URL only, a standalone Redis)`,
+  )
+  return []
 }
 
 function admin(url: string): Redis {

@@ -1,7 +1,8 @@
 // The replica sweep: at each replica count and token profile, every mode's cost per request from
-// interleaved repetitions, the same-window ratios, and latency at one fixed arrival rate.
+// interleaved repetitions, the same-window ratios, and latency at one fixed arrival rate. Where the
+// cluster runs the textbook peer, its two rows are measured in the same windows, kept apart in `peers`.
 import { MODES } from '../../lib/scenarios.js'
-import { type Mode, requestPool, type TokenProfile } from '../credentials.ts'
+import type { TokenProfile } from '../credentials.ts'
 import { fixedRate, type LoadResult, type PooledRequest, vegetaBinary } from '../load.ts'
 import { measureWindow } from '../measure.ts'
 import { CONNECTIONS } from '../profiles.ts'
@@ -14,7 +15,8 @@ import {
 } from '../repetitions.ts'
 import type { ModeRun, Results, Run } from '../results.ts'
 import { seeded } from '../stats.ts'
-import type { BenchContext, Pool } from './context.ts'
+import { isPeerRow, PEER_SERVICE, type Row, rowPool, rowsOf } from '../textbook.ts'
+import { type BenchContext, hasTextbook, type Pool } from './context.ts'
 import { freshPool } from './credentials.ts'
 import { sameWindow } from './same-window.ts'
 
@@ -25,6 +27,8 @@ export interface Cell {
   pool: Pool
   /** the replicas under load, by process name (none against a gateway) */
   active: string[]
+  /** what is measured: every mode, and the peer rows where the peer runs */
+  rows: readonly Row[]
   log: (line: string) => void
 }
 
@@ -59,13 +63,21 @@ function saturatingWindow(ctx: BenchContext, requests: PooledRequest[]) {
   })
 }
 
+/** The replicas whose CPU a row's window is charged: the peer's for a peer row. */
+function activeFor(ctx: BenchContext, cell: Cell, row: Row): string[] {
+  if (!isPeerRow(row)) return cell.active
+  const peer = ctx.cluster?.peers.get(PEER_SERVICE[row]) ?? []
+  return peer.slice(0, cell.replicas).map((p) => p.replica)
+}
+
 /** Every mode in a fresh order per repetition, each window preceded by its own warm-up. */
 function repetitions(ctx: BenchContext, random: () => number, cell: Cell): Promise<Repetitions> {
   return measureRepetitions({
     profile: ctx.profile,
     random,
-    window: async (mode) => {
-      const requests = requestPool(mode, cell.pool)
+    rows: cell.rows,
+    window: async (row) => {
+      const requests = rowPool(row, cell.pool)
       await ctx.generator.saturate(ctx.base, requests, {
         connections: CONNECTIONS,
         durationS: ctx.profile.warmupS,
@@ -74,7 +86,7 @@ function repetitions(ctx: BenchContext, random: () => number, cell: Cell): Promi
         ctx.cluster,
         ctx.redisNodes.length ? ctx.redisNodes : undefined,
         ctx.backgroundCallsPerS,
-        cell.active,
+        activeFor(ctx, cell, row),
         () => saturatingWindow(ctx, requests),
       )
     },
@@ -95,8 +107,9 @@ function modeRun(m: Measured, rate: number, lat: LoadResult | undefined, same?: 
 }
 
 /**
- * Each mode's figures with its latency at one fixed arrival rate for every mode (half the slowest
+ * Each row's figures with its latency at one fixed arrival rate for every row (half the slowest
  * mode's saturation rate), measured at every count or only at the largest, as the profile says.
+ * The rate is the modes' alone, so adding the peer rows leaves the modes' figures as they were.
  */
 async function withLatency(
   ctx: BenchContext,
@@ -105,12 +118,13 @@ async function withLatency(
   measured: Repetitions,
   same: SameWindow | undefined,
 ): Promise<Record<string, ModeRun>> {
-  const rate = Math.max(10, 0.5 * Math.min(...Object.values(measured.modes).map((m) => m.rps)))
+  const modeRps = MODES.flatMap((m) => measured.modes[m]?.rps ?? [])
+  const rate = Math.max(10, 0.5 * Math.min(...modeRps))
   const measureLatency = ctx.profile.latencyAtEveryCount || cell.replicas === largest(ctx)
   const modes: Record<string, ModeRun> = {}
-  for (const mode of MODES as readonly Mode[]) {
+  for (const mode of cell.rows) {
     const lat = measureLatency
-      ? await fixedRate(ctx.base, requestPool(mode, cell.pool), {
+      ? await fixedRate(ctx.base, rowPool(mode, cell.pool), {
           rate,
           durationS: ctx.profile.latencyS,
           cpus: ctx.generatorCpus,
@@ -150,10 +164,18 @@ function logControls(ctx: BenchContext, cell: Cell, measured: Repetitions, same:
     )
 }
 
+/** The measured rows split: the modes, and the peer rows (absent when the peer did not run). */
+function split(rows: Record<string, ModeRun>): Pick<Run, 'modes' | 'peers'> {
+  const modes: Run['modes'] = {}
+  const peers: NonNullable<Run['peers']> = {}
+  for (const [row, m] of Object.entries(rows)) (isPeerRow(row) ? peers : modes)[row] = m
+  return { modes, ...(Object.keys(peers).length ? { peers } : {}) }
+}
+
 async function measureCell(ctx: BenchContext, sweep: Sweep, cell: Cell): Promise<Run> {
   const measured = await repetitions(ctx, sweep.random, cell)
   const same = await sameWindow(ctx, sweep.random, cell)
-  const modes = await withLatency(ctx, sweep, cell, measured, same)
+  const rows = await withLatency(ctx, sweep, cell, measured, same)
   logControls(ctx, cell, measured, same)
   return {
     replicas: cell.replicas,
@@ -161,7 +183,7 @@ async function measureCell(ctx: BenchContext, sweep: Sweep, cell: Cell): Promise
     algorithm: 'EdDSA',
     generator: 'autocannon',
     latencyGenerator: sweep.latencyGenerator,
-    modes,
+    ...split(rows),
     order: measured.order,
     aa: measured.aa,
     noiseFloor: measured.noiseFloor,
@@ -179,7 +201,9 @@ export async function sweepReplicas(ctx: BenchContext): Promise<Pick<Results, 'r
     const active = await activate(ctx, replicas)
     for (const tp of ctx.profile.tokenProfiles.filter((tp) => measuredAt(ctx, tp, replicas))) {
       const log = (line: string) => ctx.log(`  replicas=${replicas} ${tp} ${line}`)
-      runs.push(await measureCell(ctx, sweep, { replicas, tp, pool: await freshPool(ctx, tp), active, log }))
+      const pool = await freshPool(ctx, tp)
+      const rows = rowsOf(hasTextbook(ctx) && pool.textbook !== undefined)
+      runs.push(await measureCell(ctx, sweep, { replicas, tp, pool, active, rows, log }))
     }
   }
   return { runs }

@@ -1,12 +1,11 @@
 // Before any figure: Redis's idle command rate (taken off every window's count), then one pass over
 // every mode, since a fresh Node process runs interpreted until its hot paths are compiled and the
 // first mode measured would pay for every process's JIT warm-up.
-import { MODES } from '../../lib/scenarios.js'
-import { type Mode, requestPool } from '../credentials.ts'
 import { redisStats } from '../measure.ts'
 import { CONNECTIONS } from '../profiles.ts'
 import type { Results } from '../results.ts'
-import type { BenchContext } from './context.ts'
+import { rowPool, rowsOf } from '../textbook.ts'
+import { type BenchContext, hasTextbook } from './context.ts'
 
 async function idleRedisCallsPerS(ctx: BenchContext): Promise<number> {
   if (!ctx.redisNodes.length) return 0
@@ -19,10 +18,8 @@ export async function warmUp(ctx: BenchContext): Promise<Partial<Results>> {
   ctx.backgroundCallsPerS = await idleRedisCallsPerS(ctx)
   ctx.log('warming up every mode')
   for (const tp of ctx.profile.tokenProfiles) {
-    // One window over all modes interleaved.
-    const mixed = (MODES as readonly Mode[]).flatMap((mode) =>
-      requestPool(mode, ctx.pools.get(tp)!).slice(0, 64),
-    )
+    // One window over all modes interleaved (and the peer's rows: its Express process is fresh too).
+    const mixed = rowsOf(hasTextbook(ctx)).flatMap((row) => rowPool(row, ctx.pools.get(tp)!).slice(0, 64))
     await ctx.generator.saturate(ctx.base, mixed, { connections: CONNECTIONS, durationS: 2 })
   }
   return {}

@@ -15,6 +15,7 @@ import { method } from './sections/method.ts'
 import { algorithms, network } from './sections/network.ts'
 import { replicas } from './sections/replicas.ts'
 import { revocation } from './sections/revocation.ts'
+import { textbook } from './sections/textbook.ts'
 import { throughput } from './sections/throughput.ts'
 import { tradeoff } from './sections/tradeoff.ts'
 
@@ -23,6 +24,7 @@ export type { Block, Chart } from './model.ts'
 export { decisionTable } from './sections/decision.ts'
 export { findingsList as findings } from './sections/findings.ts'
 export { summary } from './sections/header.ts'
+export { tutorialLacks, tutorialMarkdown, tutorialTable } from './sections/textbook.ts'
 export { TRADEOFF_CAPTION, tradeoffSvg } from './sections/tradeoff.ts'
 
 const SECTIONS: Section<Results>[] = [
@@ -32,6 +34,7 @@ const SECTIONS: Section<Results>[] = [
   cost,
   replicas,
   cold,
+  textbook,
   findings,
   throughput,
   network,
