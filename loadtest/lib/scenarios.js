@@ -46,8 +46,11 @@ export const EXPECTED_AFTER_REVOKE = {
 
 /** Modes that must reject at once: no request started after logout-all returned may get a 200. */
 export const IMMEDIATE_REVOCATION = ['session', 'jwt-denylist', 'introspect']
-/** Modes that converge within a bound (jwt-pushed: staleness bound; session-cached: cache TTL). */
-export const EVENTUAL_REVOCATION = ['session-cached', 'jwt-pushed']
+/**
+ * Modes that converge within a bound (jwt-pushed: staleness bound; session-cached: cache TTL;
+ * phantom: the gateway's exchange cache, PHANTOM_CACHE_TTL_MS).
+ */
+export const EVENTUAL_REVOCATION = ['session-cached', 'jwt-pushed', 'phantom']
 
 /**
  * Token profiles. warm: a small pool of logins, each credential reused, so verification caches hit

@@ -4,7 +4,14 @@
 // CLI for a run already on disk: node loadtest/src/publish.ts <results.json>.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { type Chart, decisionTable, renderMarkdown, reportBlocks, tradeoffSvg } from './report.ts'
+import {
+  type Chart,
+  decisionTable,
+  renderMarkdown,
+  reportBlocks,
+  tradeoffSvg,
+  tutorialMarkdown,
+} from './report.ts'
 import type { Results } from './results.ts'
 import { validateResults } from './schema.ts'
 
@@ -43,8 +50,23 @@ export function readmeBlock(r: Results): string {
     '',
     `${table.caption} From [the ${r.profile} run of ${r.startedAt.slice(0, 10)}](${RESULTS_DIR}/${name}.md) (seed ${r.seed}${r.commit ? `, commit ${r.commit}` : ''}).`,
     '',
+    ...tutorialSection(r),
     END,
   ].join('\n')
+}
+
+/** The tutorial code beside authlab's modes, when the run measured it (the `textbook` peer). */
+function tutorialSection(r: Results): string[] {
+  const tables = tutorialMarkdown(r)
+  if (!tables) return []
+  return [
+    '### authlab vs the tutorial code',
+    '',
+    '`textbook` is the code the introductory articles teach (Express, express-session, jsonwebtoken), measured in the same run as a deliberately plain baseline: not code to copy.',
+    '',
+    tables.trimEnd(),
+    '',
+  ]
 }
 
 /** The README with its generated block replaced; throws when the markers are missing. */

@@ -97,8 +97,10 @@ function count(t: Tally, mode: Mode, samples: Sample[], revokedAt: number): void
   const lastByReplica = new Map<string, number>()
   for (const s of samples) {
     if (s.mode !== mode) continue
-    t.seen.add(s.replica)
-    if (s.replica !== 'none') lastByReplica.set(s.replica, lastByReplica.get(s.replica) ?? 0)
+    // An answer without x-replica came from the gateway itself (phantom's refusals): no replica.
+    const named = !s.replica.endsWith(':null') && s.replica !== 'none'
+    if (named) t.seen.add(s.replica)
+    if (named) lastByReplica.set(s.replica, lastByReplica.get(s.replica) ?? 0)
     if (s.startedAt >= revokedAt && s.status === 200) {
       t.accepted++
       t.accepting.add(s.replica)

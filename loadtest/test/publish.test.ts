@@ -14,7 +14,7 @@ import {
   TRADEOFF_SVG,
 } from '../src/publish.ts'
 import { tradeoffSvg } from '../src/report.ts'
-import { synthetic, withSameWindow } from './fixtures.ts'
+import { synthetic, withPeers, withSameWindow } from './fixtures.ts'
 
 const between = (text: string) => text.slice(text.indexOf(BEGIN), text.indexOf(END) + END.length)
 
@@ -65,4 +65,14 @@ test('nothing a reader sees names an absolute path of a machine, another day, or
       file,
     )
   }
+})
+
+test("the README block sets the tutorial code beside authlab's modes when the run measured it, and leaves it out otherwise", () => {
+  const plain = readmeBlock(withSameWindow(synthetic()))
+  assert.doesNotMatch(plain, /authlab vs the tutorial code/)
+  const block = readmeBlock(withPeers(withSameWindow(synthetic())))
+  assert.match(block, /### authlab vs the tutorial code/)
+  assert.match(block, /\| `textbook-session` \|/)
+  assert.match(block, /what the tutorial lacks/)
+  assert.ok(block.endsWith(END))
 })

@@ -29,6 +29,7 @@ function settings(ctx: BenchContext): Results['settings'] {
     sessionCacheMaxEntries: Number(CLUSTER_ENV.SESSION_CACHE_MAX_ENTRIES),
     sessionCacheTtlMs: Number(CLUSTER_ENV.SESSION_CACHE_TTL_MS),
     pushedMaxStalenessMs: Number(CLUSTER_ENV.PUSHED_MAX_STALENESS_MS),
+    phantomCacheTtlMs: Number(CLUSTER_ENV.PHANTOM_CACHE_TTL_MS),
     // How long `jwt` accepts a revoked token: the trade-off chart's point for it.
     ...(ctx.opts.gateway ? {} : { accessTokenTtlS: Number(CLUSTER_ENV.ACCESS_TOKEN_TTL_S) }),
     backgroundRedisCallsPerS: ctx.backgroundCallsPerS,

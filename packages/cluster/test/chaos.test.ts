@@ -25,6 +25,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000)
 const DURATION_MS = Number(process.env.CHAOS_DURATION_S ?? 40) * 1000
 const CACHE_TTL_MS = 1000
 const PUSHED_BOUND_MS = 1500
+const PHANTOM_TTL_MS = 1000
 /** The README's mode table, as the checker enforces it: ms after the revocation returned. */
 const BOUNDS: Partial<Record<Mode, number>> = {
   session: 0,
@@ -32,6 +33,7 @@ const BOUNDS: Partial<Record<Mode, number>> = {
   introspect: 0,
   'session-cached': CACHE_TTL_MS,
   'jwt-pushed': PUSHED_BOUND_MS,
+  phantom: PHANTOM_TTL_MS,
 }
 const CHECKED = Object.keys(BOUNDS) as Mode[]
 /** The control: stateless `jwt` must show acceptances after revocation, or the checker is blind. */
@@ -110,6 +112,7 @@ before(async () => {
       JWT_CLOCK_TOLERANCE_S: String(TOLERANCE_S),
       SESSION_CACHE_TTL_MS: String(CACHE_TTL_MS),
       PUSHED_MAX_STALENESS_MS: String(PUSHED_BOUND_MS),
+      PHANTOM_CACHE_TTL_MS: String(PHANTOM_TTL_MS),
       REFRESH_REUSE_GRACE_MS: '0',
       RECONCILE_INTERVAL_MS: '500',
       ...UNLIMITED_LOGINS_ENV,
@@ -161,7 +164,7 @@ async function login(email: string): Promise<LoginRecord | undefined> {
 }
 
 function headersFor(mode: Mode, l: LoginRecord): Record<string, string> {
-  return mode === 'session' || mode === 'session-cached'
+  return mode === 'session' || mode === 'session-cached' || mode === 'phantom'
     ? { cookie: `sid=${l.sessionId}` }
     : { authorization: `Bearer ${l.accessToken}` }
 }
