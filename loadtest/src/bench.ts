@@ -13,6 +13,7 @@ import { assembleResults, writeRun } from './phases/finish.ts'
 import { measureNetworkDelays, networkApplies } from './phases/network.ts'
 import { probeRevocation } from './phases/revocation.ts'
 import { startBench } from './phases/start.ts'
+import { measureStorageCosts, storageApplies } from './phases/storage.ts'
 import { sweepReplicas } from './phases/sweep.ts'
 import { warmUp } from './phases/warm-up.ts'
 import type { ProfileName } from './profiles.ts'
@@ -25,6 +26,7 @@ export type { BenchOptions } from './phases/context.ts'
 /** The run after the set-up, in order; each phase's part of results.json is merged into the rest. */
 const PHASES: Phase[] = [
   { run: measureSigning },
+  { when: storageApplies, run: measureStorageCosts },
   { run: buildCredentials },
   { run: warmUp },
   { run: sweepReplicas },

@@ -34,6 +34,8 @@ export interface Profile {
   quickFailover: boolean
   /** tokens per algorithm in the signing micro-bench */
   algorithmTokens: number
+  /** live sessions and revocations the storage phase measures at, one size after the other */
+  storageSizes: number[]
 }
 
 export const PROFILES: Record<ProfileName, Profile> = {
@@ -53,6 +55,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     failover: false,
     quickFailover: true,
     algorithmTokens: 1000,
+    storageSizes: [1000],
     coldLogins: 40,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,
@@ -77,6 +80,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     failover: false,
     quickFailover: true,
     algorithmTokens: 1000,
+    storageSizes: [1000, 10_000],
     coldLogins: 64,
     coldAtEveryCount: false,
     latencyAtEveryCount: false,
@@ -102,6 +106,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     failover: true,
     quickFailover: false,
     algorithmTokens: 4000,
+    storageSizes: [10_000, 100_000, 1_000_000],
     coldLogins: 150,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,

@@ -2,6 +2,7 @@
 // it (`pnpm --filter @authlab/loadtest schema` writes the file; a test fails when it is stale).
 import { type Static, Type } from 'typebox'
 import { MODES, PEER_ROWS } from '../lib/scenarios.js'
+import { StorageRun } from './storage-results.ts'
 
 const Num = Type.Number({ minimum: 0 })
 const Count = Type.Integer({ minimum: 0 })
@@ -288,6 +289,8 @@ export const Results = Type.Object(
       }),
     ),
     network: Type.Optional(NetworkRun),
+    /** Redis memory per session and revocation, and the revocation set's growth (storage.ts) */
+    storage: Type.Optional(StorageRun),
     capacityModel: Type.Object({
       assumptions: Type.Optional(Type.Array(Type.String())),
       validation: Type.Optional(

@@ -58,6 +58,7 @@ export function assembleResults(ctx: BenchContext): Results {
     faults: parts.faults ?? {},
     ...(parts.topologies ? { topologies: parts.topologies } : {}),
     ...(parts.network ? { network: parts.network } : {}),
+    ...(parts.storage ? { storage: parts.storage } : {}),
     algorithms: parts.algorithms,
     capacityModel: parts.capacityModel ?? { modes: {} },
   }

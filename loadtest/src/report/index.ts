@@ -15,6 +15,7 @@ import { method } from './sections/method.ts'
 import { algorithms, network } from './sections/network.ts'
 import { replicas } from './sections/replicas.ts'
 import { revocation } from './sections/revocation.ts'
+import { storage } from './sections/storage.ts'
 import { textbook } from './sections/textbook.ts'
 import { throughput } from './sections/throughput.ts'
 import { tradeoff } from './sections/tradeoff.ts'
@@ -39,6 +40,7 @@ const SECTIONS: Section<Results>[] = [
   throughput,
   network,
   revocation,
+  storage,
   faults,
   failover,
   algorithms,
