@@ -5,4 +5,10 @@ export { revocationLog } from './log.ts'
 export { type ReaderOptions, RevocationReader, redisRunId, type Snapshot } from './reader.ts'
 export { type ReconcileResult, RevocationReconciler } from './reconciler.ts'
 export { cutoffCovers, type Revocation, type SessionRecord, type TokenFacts, tokenFacts } from './types.ts'
-export { type FeedMessage, RevocationWriter, type RevokeBatch, type WriterOptions } from './writer.ts'
+export {
+  type FeedMessage,
+  RevocationWriter,
+  type RevokeBatch,
+  type SessionRewrite,
+  type WriterOptions,
+} from './writer.ts'

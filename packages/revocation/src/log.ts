@@ -1,5 +1,6 @@
 import type pg from 'pg'
-import type { Revocation, SessionRecord } from './types.ts'
+import type { Revocation } from './types.ts'
+import type { SessionRewrite } from './writer.ts'
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
 
@@ -69,26 +70,33 @@ export const revocationLog = {
   },
 
   /**
-   * The sessions a role change rewrote in place, as they must read now: every live login created
-   * before its user's last role change (`permissions_cutoff`), with the user's current roles. A
-   * Redis that lost writes may hold such a session with the old roles; the rebuild rewrites it.
+   * The sessions role changes rewrote in place, as they must read now: every live login of a user
+   * whose roles ever changed, with the user's current roles and their version. A Redis that lost
+   * writes may hold such a session with older roles; the rebuild rewrites it (never over a newer
+   * version: see RevocationWriter.rewriteSessions).
    */
-  async rewrittenSessions(db: Queryable): Promise<{ sessionHash: string; record: SessionRecord }[]> {
+  async rewrittenSessions(db: Queryable): Promise<SessionRewrite[]> {
     const { rows } = await db.query<{
       session_hash: string
       id: string
       user_id: string
       expires_at: Date
       roles: string[]
+      roles_version: string
     }>(
-      `SELECT l.session_hash, l.id, l.user_id, l.expires_at, u.roles
+      `SELECT l.session_hash, l.id, l.user_id, l.expires_at, u.roles, u.roles_version
          FROM logins l JOIN users u ON u.id = l.user_id
-        WHERE l.revoked_at IS NULL AND l.expires_at > now() AND u.permissions_cutoff IS NOT NULL
-          AND l.created_at < to_timestamp(u.permissions_cutoff / 1000.0)`,
+        WHERE l.revoked_at IS NULL AND l.expires_at > now() AND u.roles_version > 0`,
     )
     return rows.map((r) => ({
       sessionHash: r.session_hash,
-      record: { userId: r.user_id, loginId: r.id, expiresAt: r.expires_at.getTime(), roles: r.roles },
+      record: {
+        userId: r.user_id,
+        loginId: r.id,
+        expiresAt: r.expires_at.getTime(),
+        roles: r.roles,
+        rolesVersion: Number(r.roles_version),
+      },
     }))
   },
 

@@ -5,8 +5,13 @@ export interface SessionRecord {
   loginId: string
   /** Absolute expiry, epoch ms; the idle expiry is the key's TTL. */
   expiresAt: number
-  /** The user's roles, rewritten in place when they change (RevocationWriter.updateSessions). */
+  /** The user's roles, rewritten in place when they change (RevokeBatch.rewrites). */
   roles: string[]
+  /**
+   * Which role change the roles come from (users.roles_version): a rewrite never replaces them
+   * with an older version's. Absent in a record from before versions: 0.
+   */
+  rolesVersion?: number
 }
 
 /** One revocation as written to the Postgres log, Redis and the feed. Times are epoch ms. */

@@ -49,6 +49,28 @@ redis.call('SPUBLISH', ARGV[3], '{"gen":"' .. gen .. '","rev":' .. rev .. ',"at"
 return rev
 `
 
+/**
+ * A session's record rewritten in place, unless it is gone (logged out, idled out: never brought
+ * back) or already holds a newer role change's roles (a late write must not undo a later change).
+ * The TTL is kept. KEYS: the session. ARGV: the record JSON, its rolesVersion.
+ */
+const REWRITE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, record = pcall(cjson.decode, current)
+local stored = 0
+if ok and type(record) == 'table' and tonumber(record.rolesVersion) then stored = tonumber(record.rolesVersion) end
+if stored > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+return 1
+`
+
+/** A session that stays, with the record it must now hold. */
+export interface SessionRewrite {
+  sessionHash: string
+  record: SessionRecord
+}
+
 /** What the feed publishes: revision `rev` of generation `gen`, and its entries. */
 export interface FeedMessage {
   gen: string
@@ -76,6 +98,7 @@ function entryKey(r: Revocation): string {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     authlabRevoke(numKeys: number, ...args: string[]): Result<number, Context>
+    authlabRewriteSession(key: string, record: string, version: string): Result<number, Context>
   }
 }
 
@@ -87,7 +110,7 @@ export interface RevokeBatch {
    * Sessions that stay but whose record changes (a role change): each is rewritten in place where
    * it still exists, keeping its idle TTL, before the entries are written.
    */
-  rewrites?: { sessionHash: string; record: SessionRecord }[]
+  rewrites?: SessionRewrite[]
   /** The highest Postgres log id this batch covers (0 when it covers none). */
   watermark: number
 }
@@ -113,6 +136,7 @@ export class RevocationWriter {
     this.#waitTimeoutMs = opts.waitTimeoutMs ?? 200
     // EVALSHA with a fallback to EVAL: the script crosses the wire once per connection.
     redis.defineCommand('authlabRevoke', { lua: REVOKE_SCRIPT })
+    redis.defineCommand('authlabRewriteSession', { numberOfKeys: 1, lua: REWRITE_SCRIPT })
   }
 
   async writeSession(sessionId: string, record: SessionRecord, idleTtlMs: number): Promise<void> {
@@ -140,14 +164,7 @@ export class RevocationWriter {
         return writeReplicated(this.#redis, wait, this.#waitTimeoutMs, (p) => p.del(key))
       }),
     )
-    // XX: a session deleted or idled out meanwhile is not brought back; KEEPTTL: nor kept longer.
-    await Promise.all(
-      (batch.rewrites ?? []).map(({ sessionHash, record }) =>
-        writeReplicated(this.#redis, this.#waitReplicas, this.#waitTimeoutMs, (p) =>
-          p.set(keys.session(sessionHash), JSON.stringify(record), 'KEEPTTL', 'XX'),
-        ),
-      ),
-    )
+    await this.rewriteSessions(batch.rewrites ?? [])
     const entries: ScriptEntry[] = batch.entries.map((e) => ({
       kind: e.kind,
       value: e.value,
@@ -173,6 +190,22 @@ export class RevocationWriter {
         ),
     )
     return Number(rev)
+  }
+
+  /** Rewrites sessions in place (REWRITE_SCRIPT); resolves with how many were still there to rewrite. */
+  async rewriteSessions(rewrites: readonly SessionRewrite[]): Promise<number> {
+    const written = await Promise.all(
+      rewrites.map(({ sessionHash, record }) =>
+        writeReplicated(this.#redis, this.#waitReplicas, this.#waitTimeoutMs, (p) =>
+          p.authlabRewriteSession(
+            keys.session(sessionHash),
+            JSON.stringify(record),
+            String(record.rolesVersion ?? 0),
+          ),
+        ),
+      ),
+    )
+    return written.filter((n) => Number(n) === 1).length
   }
 
   /** Declares Redis' copies complete for the Redis process `runId` (see keys.ready). */

@@ -128,6 +128,25 @@ test('a rewrite changes a live session in place, keeps its idle TTL, and never b
   assert.ok(left > 0 && left <= 60_000, `idle TTL kept: ${left} ms`)
 })
 
+test("a rewrite never replaces a record with an older role change's roles (a late write, a rebuild)", async (t) => {
+  const { writer, reader } = await store(t)
+  const { hashSessionId } = await import('../src/keys.ts')
+  const id = randomBytes(32).toString('base64url')
+  const base = { userId: randomUUID(), loginId: randomUUID(), expiresAt: soon() }
+  await writer.writeSession(id, { ...base, roles: [], rolesVersion: 1 }, 60_000)
+  const rewrite = (roles: string[], rolesVersion: number) =>
+    writer.rewriteSessions([{ sessionHash: hashSessionId(id), record: { ...base, roles, rolesVersion } }])
+  assert.equal(await rewrite(['admin'], 3), 1, 'a newer version is written')
+  assert.equal(await rewrite(['ops'], 2), 0, 'an older one is not')
+  assert.deepEqual((await reader.readSession(id))?.roles, ['admin'])
+  assert.equal(
+    await rewrite(['admin', 'ops'], 3),
+    1,
+    'the same version may be written again (before and after COMMIT)',
+  )
+  assert.deepEqual((await reader.readSession(id))?.roles, ['admin', 'ops'])
+})
+
 test('isRevoked sees the jti, the login and the user cut-off (whole seconds before it), nothing else', async (t) => {
   const { writer, reader } = await store(t)
   const [byJti, byLogin, byCutoff] = [

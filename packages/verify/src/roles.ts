@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { ForbiddenError } from './errors.ts'
+import { ForbiddenError, VerifierUnavailableError } from './errors.ts'
 
 /**
  * A preHandler for a route behind `authenticate(mode)`: 403 unless the principal holds `role`.
@@ -8,6 +8,11 @@ import { ForbiddenError } from './errors.ts'
  */
 export function requireRole(role: string) {
   return async function requireRoleHook(request: FastifyRequest): Promise<void> {
-    if (!request.user?.roles.includes(role)) throw new ForbiddenError(role)
+    // Accepted without its revocation check (jwt-denylist failing open): its roles may have been
+    // withdrawn, and no role is granted on that word alone.
+    if (request.user?.degraded)
+      throw new VerifierUnavailableError('roles cannot be checked: revocations unreachable')
+    const roles = request.user?.roles
+    if (!(Array.isArray(roles) && roles.includes(role))) throw new ForbiddenError(role)
   }
 }

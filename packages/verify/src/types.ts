@@ -9,6 +9,11 @@ export interface Principal {
   loginId?: string
   /** The roles the credential carries (a token's `roles` claim, a session record's roles). */
   roles: readonly string[]
+  /**
+   * Accepted without the mode's revocation check (jwt-denylist with DENYLIST_FAIL_OPEN while Redis
+   * is unreachable): authentication only, so `requireRole` grants nothing on it.
+   */
+  degraded?: true
 }
 
 /** One way of turning a request into a principal or an error: one file per mode in strategies/. */

@@ -3,7 +3,7 @@ import { metrics } from '@authlab/service-kit'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AuthConfig } from './config.ts'
 import migrations from './plugins/app/migrations.ts'
-import permissions from './plugins/app/permissions.ts'
+import permissions, { normalizeRoles } from './plugins/app/permissions.ts'
 import revocations from './plugins/app/revocations.ts'
 import users from './plugins/app/users.ts'
 import stores from './plugins/external/stores.ts'
@@ -52,7 +52,13 @@ export function parseAdminArgs(argv: readonly string[]): AdminCommand {
   const [command, email, ...rest] = parsed.positionals
   if (command === undefined) throw new AdminUsageError('a command is required')
   if (!email) throw new AdminUsageError(`${command}: the user's email is required`)
-  if (command === 'roles') return { command, email, roles: rest }
+  if (command === 'roles') {
+    try {
+      return { command, email, roles: normalizeRoles(rest) }
+    } catch (err) {
+      throw new AdminUsageError((err as Error).message)
+    }
+  }
   if (command !== 'disable' && command !== 'enable')
     throw new AdminUsageError(`unknown command ${JSON.stringify(command)}`)
   if (rest.length > 0) throw new AdminUsageError(`${command} takes one email`)
@@ -85,13 +91,13 @@ export async function runAdmin(
   const userId = await app.users.idByEmail(cmd.email)
   if (!userId) throw new Error(`no user with the email ${JSON.stringify(cmd.email)}`)
   if (cmd.command === 'roles') {
-    const { roles, sessions } = await app.permissions.changeRoles(userId, cmd.roles)
+    const { roles, sessions } = await app.permissions.changeRoles(undefined, userId, cmd.roles)
     return `${cmd.email}: roles [${roles.join(', ')}], ${sessions} live session(s) rewritten`
   }
   if (cmd.command === 'disable') {
-    const revoked = await app.permissions.disable(userId)
+    const revoked = await app.permissions.disable(undefined, userId)
     return `${cmd.email}: disabled, ${revoked} login(s) revoked`
   }
-  await app.permissions.enable(userId)
+  await app.permissions.enable(undefined, userId)
   return `${cmd.email}: enabled`
 }

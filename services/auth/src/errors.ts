@@ -44,3 +44,15 @@ export const UserNotFoundError = createError('AUTHLAB_USER_NOT_FOUND', 'No such 
 /** An authenticated caller without the admin role, as Postgres holds it now (not as a token says). */
 export const NotAdminError = createError('AUTHLAB_FORBIDDEN', 'This needs the admin role', 403)
 export const InvalidRolesError = createError<[string]>('AUTHLAB_INVALID_ROLES', '%s', 400)
+/** A login or refresh right after a role change whose cut-off lies too far ahead (clock skew). */
+export const IssueDeferredError = createError(
+  'AUTHLAB_ISSUE_DEFERRED',
+  'A role change is taking effect; retry in a few seconds',
+  503,
+)
+/** An admin may not take their own admin role away, or disable themselves, through the API. */
+export const SelfLockoutError = createError(
+  'AUTHLAB_SELF_LOCKOUT',
+  'An admin cannot withdraw their own admin role or disable themselves here; another admin or the CLI can',
+  409,
+)

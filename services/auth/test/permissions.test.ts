@@ -18,7 +18,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 /** A user made admin through the same code the CLI runs, logged in after it. */
 async function admin(app: FastifyInstance) {
   const user = await registerAndLogin(app)
-  await app.permissions.changeRoles(user.userId, ['admin'])
+  await app.permissions.changeRoles(undefined, user.userId, ['admin'])
   const res = await app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -43,7 +43,7 @@ async function refresh(app: FastifyInstance, refreshToken: string) {
 test('a login carries the user roles in its access token, its session record and both introspections', async (t) => {
   const app = await build(t, stores())
   const { userId } = await registerAndLogin(app)
-  await app.permissions.changeRoles(userId, ['auditor', 'admin', 'auditor'])
+  await app.permissions.changeRoles(undefined, userId, ['auditor', 'admin', 'auditor'])
   const { rows } = await app.pg.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [userId])
   const login = (
     await app.inject({
@@ -165,6 +165,56 @@ test('the admin routes need the admin role as Postgres holds it now: a demoted a
   assert.equal(withProof.statusCode, 200)
 })
 
+test('an admin demoted while their own re-grant is on its way stays demoted: the admin check runs in the change, not before it', async (t) => {
+  const app = await build(t, stores())
+  const boss = await admin(app)
+  for (let round = 0; round < 8; round++) {
+    const rogue = await admin(app)
+    const regrants = Array.from({ length: 4 }, () =>
+      setRoles(app, rogue.login.accessToken, rogue.userId, ['admin', 'x']),
+    )
+    const demoted = await setRoles(app, boss.login.accessToken, rogue.userId, [])
+    assert.equal(demoted.statusCode, 200)
+    for (const r of await Promise.all(regrants)) assert.ok([200, 403].includes(r.statusCode), r.body)
+    const { rows } = await app.pg.query<{ roles: string[] }>('SELECT roles FROM users WHERE id = $1', [
+      rogue.userId,
+    ])
+    // A re-grant either committed before the demotion (which then replaced it) or was refused.
+    if (rows[0]?.roles.includes('admin')) {
+      const again = await setRoles(app, boss.login.accessToken, rogue.userId, [])
+      assert.fail(`round ${round}: the demotion was undone (${again.statusCode})`)
+    }
+  }
+})
+
+test('an admin cannot withdraw their own admin role or disable themselves through the API (409)', async (t) => {
+  const app = await build(t, stores())
+  const boss = await admin(app)
+  const self = await setRoles(app, boss.login.accessToken, boss.userId, ['support'])
+  assert.equal(self.statusCode, 409)
+  assert.equal(self.json().code, 'AUTHLAB_SELF_LOCKOUT')
+  assert.equal(
+    (await setRoles(app, boss.login.accessToken, boss.userId, ['admin', 'support'])).statusCode,
+    200,
+  )
+  const disable = await app.inject({
+    method: 'POST',
+    url: `/auth/admin/users/${boss.userId}/disable`,
+    headers: bearer(boss.login.accessToken),
+  })
+  assert.equal(disable.statusCode, 409)
+})
+
+test('an unauthenticated admin request is a 401 before its body or parameters are judged', async (t) => {
+  const app = await build(t, stores())
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/auth/admin/users/not-a-uuid/roles',
+    payload: { roles: 'x' },
+  })
+  assert.equal(res.statusCode, 401)
+})
+
 test('disabling a user revokes every login and refuses login and refresh; enabling lets them log in again', async (t) => {
   const app = await build(t, stores())
   const boss = await admin(app)
@@ -216,7 +266,14 @@ test('parseAdminArgs: roles, disable or enable with an email; anything else is a
   assert.deepEqual(parseAdminArgs(['roles', 'a@b.c']), { command: 'roles', email: 'a@b.c', roles: [] })
   assert.deepEqual(parseAdminArgs(['disable', 'a@b.c']), { command: 'disable', email: 'a@b.c' })
   assert.deepEqual(parseAdminArgs(['--help']), { command: 'help' })
-  for (const bad of [[], ['roles'], ['promote', 'a@b.c'], ['disable', 'a@b.c', 'x'], ['--nope']]) {
+  for (const bad of [
+    [],
+    ['roles'],
+    ['promote', 'a@b.c'],
+    ['disable', 'a@b.c', 'x'],
+    ['--nope'],
+    ['roles', 'a@b.c', 'Admin'],
+  ]) {
     assert.throws(() => parseAdminArgs(bad), { name: 'AdminUsageError' }, JSON.stringify(bad))
   }
 })

@@ -21,7 +21,7 @@ export function jwtDenylistStrategy(ctx: RedisStrategyContext): Strategy {
         const mapped = unavailable(err, 'denylist')
         if (mapped === err) throw err
         request.log.warn('denylist unreachable: failing open as configured (DENYLIST_FAIL_OPEN)')
-        return { userId: claims.sub, loginId: claims.sid, roles: claims.roles }
+        return { userId: claims.sub, loginId: claims.sid, roles: claims.roles, degraded: true }
       }
       if (revoked) throw new UnauthorizedError('token revoked')
       return { userId: claims.sub, loginId: claims.sid, roles: claims.roles }

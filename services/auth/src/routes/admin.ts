@@ -1,9 +1,8 @@
-import { ADMIN_ROLE } from '@authlab/contract'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.ts'
-import { NotAdminError } from '../errors.ts'
 import { DisabledView, ErrorResponse, RolesBody, RolesView, UserParams } from '../schemas/auth.ts'
+import type { Caller } from './caller.ts'
 import { callerOf } from './caller.ts'
 
 const errors = {
@@ -11,20 +10,26 @@ const errors = {
   401: ErrorResponse,
   403: ErrorResponse,
   404: ErrorResponse,
+  409: ErrorResponse,
   503: ErrorResponse,
 } as const
 
 /**
  * An admin's changes to a user (the admin CLI does the same from a shell: `pnpm --filter
- * @authlab/auth admin`). The caller's admin role is read from Postgres on every call: a demoted
- * admin's tokens may still say `admin` until they expire, and must not keep this power meanwhile.
+ * @authlab/auth admin`). The caller is authenticated first (onRequest: a 401 before any 400); its
+ * admin role is checked by Permissions inside the change's transaction, from Postgres, never from
+ * its token: a demoted admin's tokens may still say `admin` until they expire.
  */
 export default async function adminRoutes(fastify: FastifyInstance, opts: { config: AuthConfig }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const caller = callerOf(fastify, opts.config)
-  const admin = async (request: FastifyRequest, reply: FastifyReply) => {
-    const { userId } = await caller(request, reply)
-    if (!(await fastify.permissions.holds(userId, ADMIN_ROLE))) throw new NotAdminError()
+  const callers = new WeakMap<FastifyRequest, Caller>()
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    callers.set(request, await caller(request, reply))
+  }
+  const actor = (request: FastifyRequest) => {
+    const { userId, loginId } = callers.get(request) as Caller
+    return { userId, loginId }
   }
   const schema = (summary: string) => ({
     summary,
@@ -41,11 +46,11 @@ export default async function adminRoutes(fastify: FastifyInstance, opts: { conf
         body: RolesBody,
         response: { 200: RolesView, ...errors },
       },
-      preHandler: admin,
+      onRequest: authenticate,
     },
     async (request) => {
       const { userId } = request.params
-      const changed = await fastify.permissions.changeRoles(userId, request.body.roles)
+      const changed = await fastify.permissions.changeRoles(actor(request), userId, request.body.roles)
       fastify.authMetrics.revocations.inc({ reason: 'role-change' })
       return { userId, ...changed }
     },
@@ -57,11 +62,11 @@ export default async function adminRoutes(fastify: FastifyInstance, opts: { conf
         ...schema('Disable a user: every login revoked, no new one'),
         response: { 200: DisabledView, ...errors },
       },
-      preHandler: admin,
+      onRequest: authenticate,
     },
     async (request) => {
       const { userId } = request.params
-      const revoked = await fastify.permissions.disable(userId)
+      const revoked = await fastify.permissions.disable(actor(request), userId)
       fastify.authMetrics.revocations.inc({ reason: 'user-disabled' })
       return { userId, disabled: true, revoked }
     },
@@ -70,11 +75,11 @@ export default async function adminRoutes(fastify: FastifyInstance, opts: { conf
     '/auth/admin/users/:userId/enable',
     {
       schema: { ...schema('Let a disabled user log in again'), response: { 200: DisabledView, ...errors } },
-      preHandler: admin,
+      onRequest: authenticate,
     },
     async (request) => {
       const { userId } = request.params
-      await fastify.permissions.enable(userId)
+      await fastify.permissions.enable(actor(request), userId)
       return { userId, disabled: false, revoked: 0 }
     },
   )

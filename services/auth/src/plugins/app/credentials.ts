@@ -10,6 +10,7 @@ import type { AuthConfig } from '../../config.ts'
 import {
   AccountDisabledError,
   InvalidCredentialsError,
+  IssueDeferredError,
   RefreshInvalidError,
   RefreshReusedError,
 } from '../../errors.ts'
@@ -68,6 +69,9 @@ export interface TokenPair {
   refreshToken: string
 }
 
+/** The longest a login or refresh waits for a role change's cut-off (see #accessTimes). */
+const MAX_ISSUE_WAIT_MS = 3000
+
 const randomToken = () => randomBytes(32).toString('base64url')
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
 
@@ -111,7 +115,10 @@ export class Credentials {
    */
   async #accessTimes(grant: Grant): Promise<AccessTimes> {
     // Within a second of a role change, wait for its cut-off: a token issued before it, new roles
-    // and all, would be refused as one carrying the old roles (at most a second, and only then).
+    // and all, would be refused as one carrying the old roles (about a second, and only then). A
+    // cut-off much further off means clocks that disagree: refused rather than held in the
+    // transaction, which holds the user's row.
+    if (grant.notBeforeMs - Date.now() > MAX_ISSUE_WAIT_MS) throw new IssueDeferredError()
     // A loop: a timer may fire a millisecond early by the wall clock that `iat` is read from.
     for (let wait = grant.notBeforeMs - Date.now(); wait > 0; wait = grant.notBeforeMs - Date.now()) {
       await sleep(wait)
@@ -125,12 +132,15 @@ export class Credentials {
       .token
   }
 
-  /** Raises the login's recorded access-token expiry (kept NULL for a login that predates it). */
+  /** Raises the login's recorded access-token expiry (kept NULL for a login that predates it) and latest iat. */
   #recordAccessExpiry(db: pg.PoolClient, loginId: string, times: AccessTimes): Promise<unknown> {
     return db.query(
-      `UPDATE logins SET access_expires_at = GREATEST(access_expires_at, $2)
-        WHERE id = $1 AND access_expires_at IS NOT NULL`,
-      [loginId, times.expiresAt],
+      `UPDATE logins
+          SET access_expires_at = CASE WHEN access_expires_at IS NULL THEN NULL
+                                       ELSE GREATEST(access_expires_at, $2) END,
+              access_issued_at = GREATEST(access_issued_at, $3)
+        WHERE id = $1`,
+      [loginId, times.expiresAt, times.iat],
     )
   }
 
@@ -155,8 +165,8 @@ export class Credentials {
     const access = await this.#accessTimes(grant)
     await db.query(
       `INSERT INTO logins (id, user_id, session_hash, created_at, last_used_at, expires_at,
-                           access_expires_at, user_agent, address)
-       VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), $4, $5, $6, $7)`,
+                           access_expires_at, access_issued_at, user_agent, address)
+       VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp(), $4, $5, $8, $6, $7)`,
       [
         loginId,
         user.id,
@@ -165,6 +175,7 @@ export class Credentials {
         access.expiresAt,
         device.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
         device.address || null,
+        access.iat,
       ],
     )
     await db.query('INSERT INTO refresh_tokens (token_hash, login_id, expires_at) VALUES ($1, $2, $3)', [
@@ -172,7 +183,13 @@ export class Credentials {
       loginId,
       new Date(Math.min(expiresAt, now + c.REFRESH_TOKEN_TTL_S * 1000)),
     ])
-    const record: SessionRecord = { userId: user.id, loginId, expiresAt, roles: grant.roles }
+    const record: SessionRecord = {
+      userId: user.id,
+      loginId,
+      expiresAt,
+      roles: grant.roles,
+      rolesVersion: grant.rolesVersion,
+    }
     await this.#fastify.revocationWriter.writeSession(sessionId, record, c.SESSION_IDLE_TTL_S * 1000)
     // Signed after the expiry is recorded on the row: a revocation locking it sees this token.
     return {

@@ -29,6 +29,8 @@ export interface Account extends User {
 /** What an access token or session issued now carries, read under the user's row lock. */
 export interface Grant {
   roles: string[]
+  /** users.roles_version: which role change the roles come from */
+  rolesVersion: number
   /**
    * No access token may be issued before this (epoch ms): the cut-off of the last role change,
    * which covers every token of its own second (see Permissions.changeRoles).
@@ -100,15 +102,21 @@ export class Users {
       roles: string[]
       disabled_at: Date | null
       permissions_cutoff: string | null
-    }>('SELECT password_hash, roles, disabled_at, permissions_cutoff FROM users WHERE id = $1 FOR SHARE', [
-      user.id,
-    ])
+      roles_version: string
+    }>(
+      'SELECT password_hash, roles, disabled_at, permissions_cutoff, roles_version FROM users WHERE id = $1 FOR SHARE',
+      [user.id],
+    )
     const row = rows[0]
     const verified = this.#verified.get(user as User)
     if (!row || (verified !== undefined && row.password_hash !== verified))
       throw new InvalidCredentialsError()
     if (row.disabled_at) throw new AccountDisabledError()
-    return { roles: row.roles, notBeforeMs: Number(row.permissions_cutoff ?? 0) }
+    return {
+      roles: row.roles,
+      rolesVersion: Number(row.roles_version),
+      notBeforeMs: Number(row.permissions_cutoff ?? 0),
+    }
   }
 
   /** The id of the user with this email, for the admin CLI. */
