@@ -94,7 +94,7 @@ async function login(): Promise<Login> {
 }
 
 const credential = (mode: Mode, l: Login): Record<string, string> =>
-  mode === 'session' || mode === 'session-cached'
+  mode === 'session' || mode === 'session-cached' || mode === 'phantom'
     ? { cookie: `${names.session}=${l.sessionId}` }
     : { authorization: `Bearer ${l.accessToken}` }
 

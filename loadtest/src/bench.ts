@@ -11,6 +11,7 @@ import { failoverApplies, killPrimaries } from './phases/failover.ts'
 import { faultsApply, injectFaults } from './phases/faults.ts'
 import { assembleResults, writeRun } from './phases/finish.ts'
 import { measureNetworkDelays, networkApplies } from './phases/network.ts'
+import { measurePhantomUncached, phantomUncachedApplies } from './phases/phantom.ts'
 import { probeRevocation } from './phases/revocation.ts'
 import { startBench } from './phases/start.ts'
 import { measureStorageCosts, storageApplies } from './phases/storage.ts'
@@ -32,6 +33,7 @@ const PHASES: Phase[] = [
   { run: sweepReplicas },
   // Before the faults: the data-loss scenario deletes the sessions this check runs on.
   { when: capacityApplies, run: checkCapacity },
+  { when: phantomUncachedApplies, run: measurePhantomUncached },
   { run: probeRevocation },
   { when: faultsApply, run: injectFaults },
   { when: networkApplies, run: measureNetworkDelays },

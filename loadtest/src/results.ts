@@ -289,6 +289,25 @@ export const Results = Type.Object(
       }),
     ),
     network: Type.Optional(NetworkRun),
+    /**
+     * phantom with the gateway's exchange cache off (PHANTOM_CACHE_TTL_MS=0), medians over the
+     * profile's repetitions at the sweep's last replica count: what nginx and auth pay per request
+     * when every request is exchanged (the sweep's phantom row has the default cache)
+     */
+    phantomUncached: Type.Optional(
+      Type.Object(
+        {
+          replicas: Count,
+          rps: Num,
+          replicaCpuUsPerRequest: Measured(notMeasured),
+          nginxCpuUsPerRequest: Measured(notMeasured),
+          authCpuUsPerRequest: Measured(notMeasured),
+          redisCpuUsPerRequest: Measured(notMeasured),
+          redisCommandsPerRequest: Measured(notMeasured),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Redis memory per session and revocation, and the revocation set's growth (storage.ts) */
     storage: Type.Optional(StorageRun),
     capacityModel: Type.Object({

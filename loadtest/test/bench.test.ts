@@ -73,6 +73,20 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
     )
   }
   assert.ok(permission.jwt!.acceptedAfterRevoke > 0, 'the control: jwt kept the withdrawn role')
+  // phantom with its cache off: every request reached auth through nginx's subrequest.
+  const uncached = results.phantomUncached!
+  assert.ok(
+    uncached.authCpuUsPerRequest > 0 && uncached.nginxCpuUsPerRequest > 0,
+    'phantom uncached measured',
+  )
+  assert.ok(uncached.redisCommandsPerRequest > 0, 'each exchange read the session in Redis')
+  assert.ok(results.storage && results.storage.sessions.length > 0, 'the storage phase ran')
+  const report = readFileSync(join(dir, 'report.md'), 'utf8')
+  for (const section of [
+    'phantom: what the gateway cache buys',
+    'Storage: what sessions and revocations cost',
+  ])
+    assert.match(report, new RegExp(`## ${section}`), `the report has "${section}"`)
   for (const [scenario, byMode] of Object.entries(results.faults)) {
     for (const [mode, outcome] of Object.entries(byMode)) {
       assert.equal(outcome.revokedAccepted, 0, `${scenario}: a revoked credential was accepted in ${mode}`)

@@ -59,6 +59,7 @@ export function assembleResults(ctx: BenchContext): Results {
     ...(parts.topologies ? { topologies: parts.topologies } : {}),
     ...(parts.network ? { network: parts.network } : {}),
     ...(parts.storage ? { storage: parts.storage } : {}),
+    ...(parts.phantomUncached ? { phantomUncached: parts.phantomUncached } : {}),
     algorithms: parts.algorithms,
     capacityModel: parts.capacityModel ?? { modes: {} },
   }

@@ -13,6 +13,7 @@ import { findings } from './sections/findings.ts'
 import { header } from './sections/header.ts'
 import { method } from './sections/method.ts'
 import { algorithms, network } from './sections/network.ts'
+import { phantom } from './sections/phantom.ts'
 import { replicas } from './sections/replicas.ts'
 import { revocation } from './sections/revocation.ts'
 import { storage } from './sections/storage.ts'
@@ -35,6 +36,7 @@ const SECTIONS: Section<Results>[] = [
   cost,
   replicas,
   cold,
+  phantom,
   textbook,
   findings,
   throughput,
