@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { measureSigning } from './phases/algorithms.ts'
 import { capacityApplies, checkCapacity } from './phases/capacity.ts'
+import { checkOnRedisCluster, clusterCheckApplies } from './phases/capacity-cluster.ts'
 import { type BenchOptions, type Phase, release } from './phases/context.ts'
 import { buildCredentials } from './phases/credentials.ts'
 import { failoverApplies, killPrimaries } from './phases/failover.ts'
@@ -13,9 +14,11 @@ import { assembleResults, writeRun } from './phases/finish.ts'
 import { measureNetworkDelays, networkApplies } from './phases/network.ts'
 import { measurePhantomUncached, phantomUncachedApplies } from './phases/phantom.ts'
 import { probeRevocation } from './phases/revocation.ts'
+import { measureSizes, sizeApplies } from './phases/size.ts'
 import { startBench } from './phases/start.ts'
 import { measureStorageCosts, storageApplies } from './phases/storage.ts'
 import { sweepReplicas } from './phases/sweep.ts'
+import { measureTokenLifetimeCosts, tokenLifetimeApplies } from './phases/token-lifetime.ts'
 import { warmUp } from './phases/warm-up.ts'
 import type { ProfileName } from './profiles.ts'
 import { publishResults } from './publish.ts'
@@ -29,14 +32,19 @@ const PHASES: Phase[] = [
   { run: measureSigning },
   { when: storageApplies, run: measureStorageCosts },
   { run: buildCredentials },
+  { when: sizeApplies, run: measureSizes },
   { run: warmUp },
   { run: sweepReplicas },
   // Before the faults: the data-loss scenario deletes the sessions this check runs on.
   { when: capacityApplies, run: checkCapacity },
   { when: phantomUncachedApplies, run: measurePhantomUncached },
   { run: probeRevocation },
+  // Before the faults, which stop and restart auth and Redis.
+  { when: tokenLifetimeApplies, run: measureTokenLifetimeCosts },
   { when: faultsApply, run: injectFaults },
   { when: networkApplies, run: measureNetworkDelays },
+  // Stops the main cluster: its own Redis Cluster, after everything that needs the main one.
+  { when: clusterCheckApplies, run: checkOnRedisCluster },
   { when: failoverApplies, run: killPrimaries },
 ]
 

@@ -61,7 +61,7 @@ const QUOTA_PERIOD_US = 100_000
 
 /** Moves `pid` into a new cgroup `dir` set up by `limit`; the release moves it back to `parent`. */
 function cgroupFor(pid: number, parent: string, limit: (dir: string) => void): () => void {
-  const dir = `${parent}/authlab-redis-${pid}`
+  const dir = `${parent}/authlab-cpu-${pid}`
   mkdirSync(dir)
   limit(dir)
   writeFileSync(`${dir}/cgroup.procs`, String(pid))
@@ -72,10 +72,10 @@ function cgroupFor(pid: number, parent: string, limit: (dir: string) => void): (
 }
 
 /**
- * Holds Redis to `fraction` of a core with a cgroup (v1 or v2) CPU quota; returns a release
- * function, or why it could not.
+ * Holds a process (Redis, a replica) to `fraction` of a core with a cgroup (v1 or v2) CPU quota;
+ * returns a release function, or why it could not.
  */
-export function limitRedisCpu(pid: number, fraction: number): (() => void) | string {
+export function limitCpu(pid: number, fraction: number): (() => void) | string {
   const quota = Math.max(1000, Math.round(fraction * QUOTA_PERIOD_US))
   try {
     if (existsSync(`${CGROUP_V1}/cpu.cfs_quota_us`)) {
@@ -106,4 +106,21 @@ export function commit(): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Holds every process to `fraction` of a core each; one release for all, or why it could not. */
+export function limitCpus(pids: readonly number[], fraction: number): (() => void) | string {
+  const releases: (() => void)[] = []
+  const releaseAll = () => {
+    for (const release of releases.splice(0)) release()
+  }
+  for (const pid of pids) {
+    const release = limitCpu(pid, fraction)
+    if (typeof release === 'string') {
+      releaseAll()
+      return release
+    }
+    releases.push(release)
+  }
+  return releaseAll
 }

@@ -36,6 +36,22 @@ export interface Profile {
   algorithmTokens: number
   /** live sessions and revocations the storage phase measures at, one size after the other */
   storageSizes: number[]
+  /** requests per mode the size phase sends through the gateway's byte count; 0 skips the phase */
+  sizeRequestsPerMode: number
+  /** the token-lifetime phase: access-token lifetimes swept, each at its own refresh rate */
+  tokenLifetime: TokenLifetimeProfile
+}
+
+export interface TokenLifetimeProfile {
+  /** access-token lifetimes (s); [] skips the phase */
+  ttlsS: number[]
+  /** the simulated population: each lifetime is refreshed at activeUsers / ttl per second */
+  activeUsers: number
+  /** each lifetime's shortest window (s), longer where minRefreshes at its rate need longer */
+  windowS: number
+  minRefreshes: number
+  /** logins the refreshes rotate through */
+  logins: number
 }
 
 export const PROFILES: Record<ProfileName, Profile> = {
@@ -56,6 +72,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
     quickFailover: true,
     algorithmTokens: 1000,
     storageSizes: [1000],
+    sizeRequestsPerMode: 100,
+    tokenLifetime: { ttlsS: [60], activeUsers: 600, windowS: 1, minRefreshes: 10, logins: 8 },
     coldLogins: 40,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,
@@ -81,6 +99,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
     quickFailover: true,
     algorithmTokens: 1000,
     storageSizes: [1000, 10_000],
+    sizeRequestsPerMode: 300,
+    tokenLifetime: { ttlsS: [30, 300, 3600], activeUsers: 3000, windowS: 3, minRefreshes: 10, logins: 24 },
     coldLogins: 64,
     coldAtEveryCount: false,
     latencyAtEveryCount: false,
@@ -107,6 +127,14 @@ export const PROFILES: Record<ProfileName, Profile> = {
     quickFailover: false,
     algorithmTokens: 4000,
     storageSizes: [10_000, 100_000, 1_000_000],
+    sizeRequestsPerMode: 2000,
+    tokenLifetime: {
+      ttlsS: [30, 60, 300, 900, 3600],
+      activeUsers: 3000,
+      windowS: 10,
+      minRefreshes: 30,
+      logins: 64,
+    },
     coldLogins: 150,
     coldAtEveryCount: false,
     latencyAtEveryCount: true,

@@ -4,6 +4,10 @@
 // CLI for a run already on disk: node loadtest/src/publish.ts <results.json>.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
+import { workloadLine } from './plan-table.ts'
+import { plan, standardWorkload } from './planner.ts'
+import { choosingPage } from './report/choosing.ts'
+import { PLANNING, planningPage } from './report/planning.ts'
 import {
   type Chart,
   decisionTable,
@@ -19,6 +23,8 @@ import { validateResults } from './schema.ts'
 export const REPO_ROOT = join(import.meta.dirname, '..', '..')
 export const RESULTS_DIR = 'docs/results'
 export const TRADEOFF_SVG = `${RESULTS_DIR}/tradeoff.svg`
+/** The claims page: each article claim beside the latest run's figure (report/choosing.ts). */
+export const CHOOSING = 'docs/choosing.md'
 export const BEGIN = '<!-- generated:decision begin: written by `pnpm bench --publish`; do not edit -->'
 export const END = '<!-- generated:decision end -->'
 
@@ -77,6 +83,13 @@ export function withReadmeBlock(readme: string, block: string): string {
   return readme.slice(0, begin) + block + readme.slice(end + END.length)
 }
 
+/** The planner's answer for the claims page's workload, where the run has a calibration. */
+function atScale(r: Results) {
+  if (!r.capacityModel.calibration) return undefined
+  const w = standardWorkload(1e5, 1e7)
+  return { workload: workloadLine(w), plans: plan(r, w) }
+}
+
 /** Every file a publication writes, relative to the repository root, with its content. */
 export function publication(r: Results): Map<string, string> {
   const name = publishedName(r)
@@ -88,6 +101,10 @@ export function publication(r: Results): Map<string, string> {
   files.set(`${RESULTS_DIR}/${name}.md`, renderMarkdown(r, { chartPath }))
   const tradeoff = tradeoffSvg(r)
   if (tradeoff) files.set(TRADEOFF_SVG, `${tradeoff}\n`)
+  // Relative to docs/, where the page lives.
+  files.set(CHOOSING, choosingPage(r, `results/${name}.md`, atScale(r)))
+  const planning = planningPage(r, `results/${name}.md`)
+  if (planning) files.set(PLANNING, planning)
   return files
 }
 
@@ -127,5 +144,5 @@ if (import.meta.main) {
     process.exit(2)
   }
   const page = await publishResults(JSON.parse(await readFile(file, 'utf8')) as Results)
-  console.log(`published: ${relative(process.cwd(), page)} (and README.md's decision table)`)
+  console.log(`published: ${relative(process.cwd(), page)} (and README.md's decision table, ${CHOOSING})`)
 }

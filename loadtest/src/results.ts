@@ -2,7 +2,10 @@
 // it (`pnpm --filter @authlab/loadtest schema` writes the file; a test fails when it is stale).
 import { type Static, Type } from 'typebox'
 import { MODES, PEER_ROWS } from '../lib/scenarios.js'
+import { Calibration, ModelCheck } from './capacity-results.ts'
+import { SizeRun } from './size-results.ts'
 import { StorageRun } from './storage-results.ts'
+import { TokenLifetimeRun } from './token-lifetime-results.ts'
 
 const Num = Type.Number({ minimum: 0 })
 const Count = Type.Integer({ minimum: 0 })
@@ -310,8 +313,16 @@ export const Results = Type.Object(
     ),
     /** Redis memory per session and revocation, and the revocation set's growth (storage.ts) */
     storage: Type.Optional(StorageRun),
+    /** what each credential weighs, and each mode's bytes per request and response at the gateway (size.ts) */
+    size: Type.Optional(SizeRun),
+    /** refresh cost at each access-token lifetime, the revocation window `jwt` buys with it (token-lifetime.ts) */
+    tokenLifetime: Type.Optional(TokenLifetimeRun),
     capacityModel: Type.Object({
       assumptions: Type.Optional(Type.Array(Type.String())),
+      /** each mode's marginal cost per request with its tier saturated: the planner's input */
+      calibration: Type.Optional(Calibration),
+      /** the model's predictions against runs made Redis- or replica-bound on purpose */
+      checks: Type.Optional(Type.Array(ModelCheck)),
       validation: Type.Optional(
         Type.Object({
           mode: Type.String(),

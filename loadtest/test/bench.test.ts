@@ -81,10 +81,16 @@ test('the smoke bench writes schema-valid results in which no immediate mode acc
   )
   assert.ok(uncached.redisCommandsPerRequest > 0, 'each exchange read the session in Redis')
   assert.ok(results.storage && results.storage.sessions.length > 0, 'the storage phase ran')
+  const lifetime = results.tokenLifetime?.points ?? []
+  assert.ok(
+    lifetime.length > 0 && lifetime.every((p) => p.refreshes > 0 && p.errors === 0),
+    'the token-lifetime phase rotated refresh tokens at each lifetime',
+  )
   const report = readFileSync(join(dir, 'report.md'), 'utf8')
   for (const section of [
     'phantom: what the gateway cache buys',
     'Storage: what sessions and revocations cost',
+    "Token lifetime: what jwt's revocation window costs in refreshes",
   ])
     assert.match(report, new RegExp(`## ${section}`), `the report has "${section}"`)
   for (const [scenario, byMode] of Object.entries(results.faults)) {

@@ -90,6 +90,80 @@ export function synthetic(): Results {
     },
     algorithms: { verify: { EdDSA: { coldVerifyUs: 150, warmVerifyUs: 4, signUs: 70, rawVerifyUs: 140 } } },
     capacityModel: {
+      calibration: {
+        replicas: 1,
+        replicaQuota: 0.1,
+        idle: { replicaUsPerS: 9000, redisUsPerS: 4500, authUsPerS: 9000 },
+        modes: {
+          none: {
+            rps: 1200,
+            replicaUsPerRequest: 75,
+            nginxUsPerRequest: 45,
+            authUsPerRequest: 0,
+            redisCommandsPerRequest: 0,
+            redisUsPerCommand: 0,
+          },
+          jwt: {
+            rps: 1100,
+            replicaUsPerRequest: 88,
+            nginxUsPerRequest: 46,
+            authUsPerRequest: 0,
+            redisCommandsPerRequest: 0,
+            redisUsPerCommand: 0,
+          },
+          session: {
+            rps: 700,
+            replicaUsPerRequest: 148,
+            nginxUsPerRequest: 60,
+            authUsPerRequest: 0,
+            redisCommandsPerRequest: 1,
+            redisUsPerCommand: 12,
+          },
+          'jwt-pushed': {
+            rps: 1000,
+            replicaUsPerRequest: 97,
+            nginxUsPerRequest: 51,
+            authUsPerRequest: 0,
+            redisCommandsPerRequest: 0,
+            redisUsPerCommand: 0,
+          },
+          introspect: {
+            rps: 250,
+            replicaUsPerRequest: 380,
+            nginxUsPerRequest: 117,
+            authUsPerRequest: 646,
+            redisCommandsPerRequest: 11,
+            redisUsPerCommand: 9,
+          },
+        },
+        redis: { usPerCommand: 10, quota: 0.02 },
+        login: { logins: 8, authUs: 17000, postgresUs: 1300, redisUs: 600 },
+        redisCluster: { primaries: 3, usPerCommand: 31, idleUsPerSPerNode: 4800 },
+      },
+      checks: [
+        {
+          name: 'replicas',
+          mode: 'jwt',
+          topology: 'standalone',
+          replicas: 2,
+          limit: 'each of 4 replicas held to 0.1 of a core',
+          predictedRps: 4000,
+          measuredRps: 3800,
+          ratio: 0.95,
+          quotaUsed: 0.98,
+        },
+        {
+          name: 'redis-cluster',
+          mode: 'session',
+          topology: 'cluster',
+          replicas: 1,
+          limit: 'each of 3 primaries held to 0.013 of a core',
+          predictedRps: 800,
+          measuredRps: 843,
+          ratio: 1.05,
+          quotaUsed: 1.02,
+        },
+      ],
       modes: {
         none: {
           predictedMaxRps: { 1: 2000, 2: 4000, 4: 8000, 8: 16000, 16: 32000, 32: 64000, 64: 128000 },
@@ -184,6 +258,41 @@ export function withPeers(r: Results): Results {
       'authlab-session': { ...peerSummary(0), replicasSeen: 4 },
       'authlab-jwt-denylist': { ...peerSummary(0), replicasSeen: 4 },
     },
+  }
+  return r
+}
+
+/**
+ * A size phase's figures (loadtest/src/size.ts): a 40-byte `sid` cookie, a 300-byte EdDSA token
+ * growing with its claims, and per mode a request whose credential is what sets it apart.
+ */
+export function withSize(r: Results): Results {
+  const tokens = ['EdDSA', 'ES256', 'RS256'].flatMap((algorithm, a) =>
+    ['current', '+tenant', '+10 claims', '+50 claims'].map((claims, c) => {
+      const tokenBytes = 300 + 40 * a * a + [0, 60, 400, 2000][c]!
+      return {
+        algorithm,
+        claims,
+        addedClaims: [0, 1, 10, 50][c]!,
+        tokenBytes,
+        authorizationBytes: tokenBytes + 24,
+      }
+    }),
+  )
+  const credential = { none: 0, session: 47, jwt: 300 } as Record<string, number>
+  r.size = {
+    sessionCookie: { name: 'sid', pairBytes: 47, setCookieBytes: 90 },
+    claims: ['sub', 'sid', 'roles', 'jti', 'iat', 'exp', 'iss', 'aud'],
+    issued: { algorithm: 'EdDSA', tokenBytes: 300, authorizationBytes: 324 },
+    tokens,
+    credentialBytes: { session: 47, jwt: 300 },
+    wire: ['none', 'session', 'jwt'].map((mode) => ({
+      mode,
+      requests: 100,
+      requestBytes: 80 + (credential[mode] ?? 0) + (mode === 'none' ? 0 : 10),
+      responseBytes: 250,
+      failed: 0,
+    })),
   }
   return r
 }

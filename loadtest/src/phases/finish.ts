@@ -59,6 +59,8 @@ export function assembleResults(ctx: BenchContext): Results {
     ...(parts.topologies ? { topologies: parts.topologies } : {}),
     ...(parts.network ? { network: parts.network } : {}),
     ...(parts.storage ? { storage: parts.storage } : {}),
+    ...(parts.size ? { size: parts.size } : {}),
+    ...(parts.tokenLifetime ? { tokenLifetime: parts.tokenLifetime } : {}),
     ...(parts.phantomUncached ? { phantomUncached: parts.phantomUncached } : {}),
     algorithms: parts.algorithms,
     capacityModel: parts.capacityModel ?? { modes: {} },

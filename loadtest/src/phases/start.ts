@@ -68,7 +68,7 @@ function connectRedis(p: Plan, held: Held): void {
   if (p.redisMode !== 'standalone' && held.cluster) {
     held.redisNodes = held.cluster.topology.nodes.map((n) => admin(n.url))
     p.skipped.push(
-      `with a Redis ${p.redisMode}: the Redis round trip, the capacity model's validation (it throttles one Redis process), the fault scenarios (they stop one Redis; see pnpm failover) and the network delay phase (one Redis behind a relay)`,
+      `with a Redis ${p.redisMode}: the Redis round trip, the capacity model (it calibrates on a standalone Redis; its Redis Cluster check starts a cluster of its own), the fault scenarios (they stop one Redis; see pnpm failover) and the network delay phase (one Redis behind a relay)`,
     )
     return
   }

@@ -16,9 +16,11 @@ import { algorithms, network } from './sections/network.ts'
 import { phantom } from './sections/phantom.ts'
 import { replicas } from './sections/replicas.ts'
 import { revocation } from './sections/revocation.ts'
+import { size } from './sections/size.ts'
 import { storage } from './sections/storage.ts'
 import { textbook } from './sections/textbook.ts'
 import { throughput } from './sections/throughput.ts'
+import { tokenLifetime } from './sections/token-lifetime.ts'
 import { tradeoff } from './sections/tradeoff.ts'
 
 export { headlineRun } from './format.ts'
@@ -43,6 +45,8 @@ const SECTIONS: Section<Results>[] = [
   network,
   revocation,
   storage,
+  size,
+  tokenLifetime,
   faults,
   failover,
   algorithms,

@@ -23,7 +23,7 @@ import {
   startRedisTopology,
   waitUntil,
 } from '@authlab/servers'
-import { GATEWAY_STATIC_DIRS, type GatewayLayout, renderGatewayConfig } from './gateway.ts'
+import { BYTES_LOG, GATEWAY_STATIC_DIRS, type GatewayLayout, renderGatewayConfig } from './gateway.ts'
 import { peerSecrets } from './peers.ts'
 
 /**
@@ -214,11 +214,18 @@ export class Cluster {
   readonly logDir: string
   readonly #gatewayListen: string
   readonly #gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst' | 'trustedProxies'>
+  readonly #bytesListen: string
+  /**
+   * The gateway's second loopback listener (`url`) and the file where nginx writes, for its requests
+   * only, the bytes each read and sent (the template's `authlab_bytes` format).
+   */
+  readonly bytesLog: { url: string; path: string }
   #active: number
 
   constructor(parts: {
     gatewayListen: string
     gatewayLimits: Pick<GatewayLayout, 'loginRate' | 'loginBurst' | 'trustedProxies'>
+    bytesListen: string
     url: string
     topology: RedisTopology
     postgres: PostgresServer
@@ -239,6 +246,8 @@ export class Cluster {
     this.logDir = parts.logDir
     this.#gatewayListen = parts.gatewayListen
     this.#gatewayLimits = parts.gatewayLimits
+    this.#bytesListen = parts.bytesListen
+    this.bytesLog = { url: `http://${parts.bytesListen}`, path: join(parts.nginx.dir, BYTES_LOG) }
     this.#active = Math.max(...[...parts.replicas.values()].map((l) => l.length), 0)
   }
 
@@ -272,6 +281,7 @@ export class Cluster {
         ]),
       ),
       ...this.#gatewayLimits,
+      bytesListen: this.#bytesListen,
     })
     await this.nginx.reload(config)
     this.#active = count
@@ -440,6 +450,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(redis, postgres)
     const gatewayPort = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port
     const authPort = await freePort()
+    const bytesListen = `127.0.0.1:${await freePort()}`
     // Least privilege, as in compose: auth runs as a role with row access only. The owner's URL goes
     // to the migrate command alone, run to completion before auth starts; no service gets it.
     const runtime = new URL(postgres.url)
@@ -532,6 +543,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           [...replicas, ...peers].map(([s, list]) => [s, list.map((p) => `127.0.0.1:${p.port}`)]),
         ),
         ...limits,
+        bytesListen,
       }),
       listen: { host: '127.0.0.1', port: gatewayPort },
       staticDirs: GATEWAY_STATIC_DIRS,
@@ -543,6 +555,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     return new Cluster({
       gatewayListen: `127.0.0.1:${gatewayPort}`,
       gatewayLimits: limits,
+      bytesListen,
       url,
       topology: redis,
       postgres,

@@ -26,6 +26,29 @@ export interface GatewayLayout {
    * or CIDR ranges, comma-separated); none by default.
    */
   trustedProxies?: string
+  /**
+   * host:port of a second loopback listener whose requests alone are written to `bytes.log` (under
+   * nginx's prefix) in the template's `authlab_bytes` format: the bench's size phase reads the bytes
+   * that crossed the gateway there, with no log line added to any other request.
+   */
+  bytesListen?: string
+}
+
+/** The bytes log's file, relative to nginx's prefix (startNginx's `dir`). */
+export const BYTES_LOG = 'bytes.log'
+
+const LOOPBACK_LISTEN = /^127\.0\.0\.1:(\d{1,5})$/
+
+/** The "bytes log" region natively, and the map it needs at the http level; nothing without one. */
+function bytesLog(listen: string | undefined): { map: string; server: string } {
+  if (listen === undefined) return { map: '', server: '' }
+  // Loopback only: a client that could reach it could fill the disk with log lines.
+  const port = LOOPBACK_LISTEN.exec(listen)?.[1]
+  if (!port) throw new Error(`bytesListen: not a 127.0.0.1:<port> address: ${listen}`)
+  return {
+    map: `map $server_port $authlab_bytes_log {\n  ${port} 1;\n  default 0;\n}\n`,
+    server: `  listen ${listen};\n  access_log ${BYTES_LOG} authlab_bytes if=$authlab_bytes_log;\n`,
+  }
 }
 
 /**
@@ -178,11 +201,16 @@ export async function renderGatewayConfig(layout: GatewayLayout): Promise<string
   }
   // ${ACCESS_LOG} and ${STATIC_DIR} are left for startNginx, which owns its prefix.
   const filled = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole)
+  const bytes = bytesLog(layout.bytesListen)
   const rendered = replaceRegion(
-    replaceRegion(filled, 'downstream upstreams', blocks.upstreams),
-    'downstream locations',
-    blocks.locations,
+    replaceRegion(
+      replaceRegion(filled, 'downstream upstreams', blocks.upstreams),
+      'downstream locations',
+      blocks.locations,
+    ),
+    'bytes log',
+    bytes.server,
   )
   // In the containers these lines are a file of their own in conf.d, at the same (http) level.
-  return `${realIpDirectives(layout.trustedProxies)}${rendered}`
+  return `${realIpDirectives(layout.trustedProxies)}${bytes.map}${rendered}`
 }

@@ -1,3 +1,4 @@
+import type { Calibration, ModelCheck } from '../../capacity-results.ts'
 import type { Results } from '../../results.ts'
 import { lineChart } from '../charts/lines.ts'
 import { f0, f1, f2, MODES, pct } from '../format.ts'
@@ -57,5 +58,88 @@ export function capacity(r: Results): Block[] {
     },
     { kind: 'p', text: `Assumptions: ${(model.assumptions ?? []).join('; ')}.` },
     ...(v ? [{ kind: 'p' as const, text: validationText(v) }] : []),
+    ...calibrationBlocks(model.calibration),
+    ...checkBlocks(model.checks),
+  ]
+}
+
+/** The model's input: each mode's marginal cost with its tier saturated (what `pnpm plan` reads). */
+function calibrationBlocks(cal: Calibration | undefined): Block[] {
+  if (!cal) return []
+  const cluster = cal.redisCluster
+  return [
+    {
+      kind: 'p',
+      text:
+        `The model's input, the calibration: each mode saturating ${cal.replicas} replica per service, each held to ${f2(cal.replicaQuota)} of a core by a cgroup quota ` +
+        `(a replica saturating a core of its own, not processes sharing the bench's cores), median over the repetitions, with every tier's idle CPU taken off ` +
+        `(idle: ${f0(cal.idle.replicaUsPerS)} µs/s per replica, ${f0(cal.idle.redisUsPerS)} µs/s per Redis node, ${f0(cal.idle.authUsPerS)} µs/s in auth).` +
+        (cal.login
+          ? ` A login costs auth ${f0(cal.login.authUs)} µs (argon2), Postgres ${f0(cal.login.postgresUs)} µs and Redis ${f0(cal.login.redisUs)} µs.`
+          : '') +
+        (cal.redis
+          ? ` Held to ${f2(cal.redis.quota)} of a core so that it saturates, the standalone Redis spends ${f1(cal.redis.usPerCommand)} µs per command (what the model uses; the table's last column is Redis at the calibration's lighter load).`
+          : '') +
+        (cluster
+          ? ` On a Redis Cluster primary, saturated the same way, a command costs ${f1(cluster.usPerCommand)} µs (${cluster.primaries} primaries, ${f0(cluster.idleUsPerSPerNode)} µs/s idle each).`
+          : ''),
+    },
+    {
+      kind: 'table',
+      head: [
+        'mode',
+        'replica µs / request',
+        'nginx µs / request',
+        'auth µs / request',
+        'Redis commands / request',
+        'Redis µs / command',
+      ],
+      rows: MODES.filter((m) => cal.modes[m]).map((m) => {
+        const c = cal.modes[m]!
+        return [
+          `\`${m}\``,
+          f1(c.replicaUsPerRequest),
+          f1(c.nginxUsPerRequest),
+          f1(c.authUsPerRequest),
+          f2(c.redisCommandsPerRequest),
+          f1(c.redisUsPerCommand),
+        ]
+      }),
+    },
+  ]
+}
+
+function checkBlocks(checks: readonly ModelCheck[] | undefined): Block[] {
+  if (!checks?.length) return []
+  return [
+    {
+      kind: 'p',
+      text: 'The model checked: each prediction made from the calibration before the run it predicts, where one tier was made the bottleneck on purpose (the limited tier used its whole quota when the last column is near 100 %).',
+    },
+    {
+      kind: 'table',
+      head: [
+        'check',
+        'mode',
+        'Redis',
+        'replicas per service',
+        'held',
+        'predicted req/s',
+        'measured req/s',
+        'measured ÷ predicted',
+        'quota used',
+      ],
+      rows: checks.map((c) => [
+        c.name,
+        `\`${c.mode}\``,
+        c.topology,
+        String(c.replicas),
+        c.limit,
+        f0(c.predictedRps),
+        f0(c.measuredRps),
+        `${f2(c.ratio)}×`,
+        pct(c.quotaUsed),
+      ]),
+    },
   ]
 }
