@@ -34,7 +34,7 @@ export function planRow(p: ModePlan): string[] {
   return [
     `\`${p.mode}\``,
     `${n(p.replicaCores)} (${n(p.replicas, 0)})`,
-    `${n(p.redisCores, 2)} (${p.redisShards})`,
+    `${n(p.redisCores, 2)} (${n(p.redisShards, 0)})`,
     bytes(p.redisMemoryBytes),
     n(p.pubSubMessagesPerS, 0),
     n(p.authCores, 2),

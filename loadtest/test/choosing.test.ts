@@ -177,6 +177,6 @@ test('docs/choosing.md is what the latest published run generates, linking its r
   const latest = await latestPublished()
   assert.ok(latest, 'docs/results holds a published run')
   const page = await readFile(join(REPO_ROOT, CHOOSING), 'utf8')
-  assert.equal(page, choosingPage(latest, `results/${publishedName(latest)}.md`))
   assert.equal(publication(latest).get(CHOOSING), page)
+  assert.ok(page.includes(`](results/${publishedName(latest)}.md`))
 })

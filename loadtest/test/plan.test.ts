@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parsePlanArgs, planText, UsageError } from '../src/plan.ts'
 import { plan, type Workload } from '../src/planner.ts'
-import { planningPage } from '../src/report/planning.ts'
+import { latestPublished, publication, REPO_ROOT } from '../src/publish.ts'
+import { PLANNING, planningPage } from '../src/report/planning.ts'
 import type { Results } from '../src/results.ts'
 import { synthetic } from './fixtures.ts'
 
@@ -91,4 +92,15 @@ test('docs/planning.md lists the model checks with their ratios and the tables f
     for (const users of ['1 M active users', '100 M active users'])
       assert.ok(page.includes(`### ${rate}, ${users}`), `${rate}, ${users}`)
   assert.doesNotMatch(page, /\/work\/|\/tmp\/|\/home\//, 'no machine path')
+})
+
+test('docs/planning.md is what the latest published run generates, with its three model checks', async () => {
+  const latest = await latestPublished()
+  assert.ok(latest?.capacityModel.calibration, 'the latest published run has a capacity calibration')
+  const page = await readFile(join(REPO_ROOT, PLANNING), 'utf8')
+  assert.equal(publication(latest).get(PLANNING), page)
+  assert.deepEqual(
+    latest.capacityModel.checks?.map((c) => c.name),
+    ['replicas', 'redis', 'redis-cluster'],
+  )
 })

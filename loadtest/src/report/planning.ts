@@ -74,6 +74,8 @@ export function planningPage(r: Results, run: string): string {
     '',
     'Each active user logs in once a day and logs out as often; access tokens live 300 s; a replica has one core; every tier is planned at 60 % of its cores.',
     '',
+    'Requests load the replicas and, in the modes that look something up per request, Redis (or auth); logins and refreshes load auth and Postgres in proportion to the active users, whatever the request rate. The Postgres column is what one primary has to carry: the modes whose clients refresh a token every lifetime pay it, the session modes do not.',
+    '',
     ...tables,
     '## What each column assumes',
     '',

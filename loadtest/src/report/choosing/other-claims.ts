@@ -90,6 +90,21 @@ function hybrid(c: Ctx): Finding {
   }
 }
 
+/**
+ * The load tokens add where the articles do not look: every active user refreshes once per token
+ * lifetime, a write in the database; a session's lookups land in Redis.
+ */
+function refreshLoad(c: Ctx): string {
+  const plans = c.scale?.plans
+  const jwt = plans?.find((p) => p.mode === 'jwt')
+  const session = plans?.find((p) => p.mode === 'session')
+  if (!jwt || !session || !Number.isFinite(jwt.postgresCores)) return ''
+  return (
+    ` And the database load runs the other way for the database the articles mean: a token that lives minutes is refreshed, one Postgres write per active user per lifetime. For ${c.scale!.workload}, ` +
+    `\`jwt\`'s refreshes need ${f2(jwt.postgresCores)} Postgres cores (${f0(jwt.postgresWritesPerS)} writes/s) and ${f2(jwt.authCores)} auth cores; \`session\`, ${f2(session.postgresCores)} Postgres cores and ${f2(session.authCores)} auth cores (its lookups land in Redis).`
+  )
+}
+
 function atScale(c: Ctx): Finding {
   const run = c.wide
   const pushed = c.r.revocation['jwt-pushed']
@@ -112,7 +127,8 @@ function atScale(c: Ctx): Finding {
       (cheapRevocation
         ? 'The second half does not: revocation without that load exists. `jwt-pushed` revoked on every replica within its bound with no Redis command per request, and `session-cached` bounds the lookups per session.'
         : 'Whether revocation can be had without it was not measured in this run.') +
-      ' How much that load is for millions of users on dozens of servers is a planner question, below.',
+      ' How much that load is for millions of users on dozens of servers is a planner question, below.' +
+      refreshLoad(c),
     figures: [
       ...(s && p && run
         ? [
