@@ -27,7 +27,7 @@ export const PLAN_HEAD = [
   'Postgres cores',
   'refreshes/s (Postgres writes/s)',
   'gateway in / out',
-  'first bottleneck',
+  'first to saturate as req/s grow',
 ]
 
 export function planRow(p: ModePlan): string[] {
@@ -48,7 +48,7 @@ export function planRow(p: ModePlan): string[] {
 }
 
 export function workloadLine(w: Workload): string {
-  return `${si(w.rps, 'req/s')}, ${si(w.activeUsers, '')} active users, ${n(w.loginsPerS, 0)} logins/s, ${n(w.revocationsPerS, 0)} revocations/s, access tokens living ${w.ttlS} s, ${w.coresPerReplica} core(s) per replica, each tier planned at ${Math.round(w.utilization * 100)} % of its cores`
+  return `${si(w.rps, 'req/s')}, ${si(w.activeUsers, '')} active users, ${n(w.loginsPerS, 0)} logins/s, ${n(w.revocationsPerS, 0)} revocations/s, access tokens living ${w.ttlS} s, ${w.coresPerReplica} ${w.coresPerReplica === 1 ? 'core' : 'cores'} per replica, each tier planned at ${Math.round(w.utilization * 100)} % of its cores`
 }
 
 export function planTable(plans: readonly ModePlan[]): string {

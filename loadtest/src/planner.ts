@@ -24,12 +24,14 @@ export interface Workload {
  * The docs' workloads: each active user logs in once a day and logs out as often, access tokens live
  * auth's default 300 s, a replica has a core, every tier planned at 60 % of its cores.
  */
+export const LOGIN_EVERY_S = 86_400
+
 export function standardWorkload(rps: number, activeUsers: number): Workload {
   return {
     rps,
     activeUsers,
-    loginsPerS: activeUsers / 86_400,
-    revocationsPerS: activeUsers / 86_400,
+    loginsPerS: activeUsers / LOGIN_EVERY_S,
+    revocationsPerS: activeUsers / LOGIN_EVERY_S,
     ttlS: 300,
     coresPerReplica: 1,
     utilization: 0.6,
@@ -64,10 +66,10 @@ const REFRESHING = new Set(['jwt', 'jwt-denylist', 'jwt-pushed', 'introspect'])
 const REVOCATION_KEEPERS = new Set(['jwt-denylist', 'jwt-pushed'])
 
 export const PLAN_ASSUMPTIONS: Record<string, string> = {
-  replicas:
-    "replica cores = req/s × the calibration's replica µs per request ÷ utilization, plus each replica's idle CPU",
+  cores:
+    "every cores column is the CPU the load needs ÷ utilization (the headroom asked for): replicas from the calibration's µs per request plus each replica's idle CPU",
   redis:
-    "Redis cores = commands/s × µs per command (a Redis Cluster primary's cost when more than one primary) + what logins cost it; one core per primary, so shards = cores ÷ utilization, rounded up",
+    "Redis cores = commands/s × µs per command + what logins cost it; past one primary's core, each command at a Redis Cluster primary's measured cost; one core per primary, so primaries = cores rounded up",
   memory:
     'Redis memory: one live session per active user (modes that read it), one revocation entry per revocation kept for a token lifetime (denylist, pushed); bytes per entry from the storage phase',
   pubsub: 'pub/sub: jwt-pushed delivers every revocation to every replica',
@@ -136,11 +138,17 @@ function firstBottleneck(cal: Calibration, mode: string): ModePlan['firstBottlen
   return { part, atRps }
 }
 
+/** Replicas for `demandCores` at the planned utilization, each also spending its idle CPU. */
+function replicasFor(cal: Calibration, demandCores: number, w: Workload) {
+  const idleCores = cal.idle.replicaUsPerS / 1e6
+  const replicas = Math.max(1, Math.ceil(demandCores / w.utilization / (w.coresPerReplica - idleCores)))
+  return { replicas, cores: demandCores / w.utilization + replicas * idleCores }
+}
+
 export function planMode(r: Results, mode: string, w: Workload): ModePlan {
   const cal = r.capacityModel.calibration!
   const m = cal.modes[mode]!
-  const replicaCores = (w.rps * m.replicaUsPerRequest) / 1e6 / w.utilization
-  const replicas = Math.max(1, Math.ceil(replicaCores / w.coresPerReplica))
+  const { replicas, cores } = replicasFor(cal, (w.rps * m.replicaUsPerRequest) / 1e6, w)
   const refreshesPerS = REFRESHING.has(mode) ? w.activeUsers / w.ttlS : 0
   const refresh = refreshCost(r) ?? {
     authUs: Number.NaN,
@@ -153,17 +161,18 @@ export function planMode(r: Results, mode: string, w: Workload): ModePlan {
   const checksUs = mode === 'introspect' || mode === 'phantom' ? w.rps * m.authUsPerRequest : 0
   const redis = redisPlan(cal, mode, w)
   const bytes = wireBytes(r, mode) ?? { in: Number.NaN, out: Number.NaN }
+  const planned = (us: number) => us / 1e6 / w.utilization
   return {
     mode,
-    replicaCores: replicaCores + (replicas * cal.idle.replicaUsPerS) / 1e6,
+    replicaCores: cores,
     replicas,
-    nginxCores: (w.rps * m.nginxUsPerRequest) / 1e6 / w.utilization,
-    redisCores: redis.cores,
+    nginxCores: planned(w.rps * m.nginxUsPerRequest),
+    redisCores: redis.cores / w.utilization,
     redisShards: redis.shards,
     redisMemoryBytes: memoryBytes(r, mode, w),
     pubSubMessagesPerS: mode === 'jwt-pushed' ? w.revocationsPerS * replicas : 0,
-    authCores: (w.loginsPerS * login.authUs + refreshesPerS * perRefresh.authUs + checksUs) / 1e6,
-    postgresCores: (w.loginsPerS * login.postgresUs + refreshesPerS * perRefresh.postgresUs) / 1e6,
+    authCores: planned(w.loginsPerS * login.authUs + refreshesPerS * perRefresh.authUs + checksUs),
+    postgresCores: planned(w.loginsPerS * login.postgresUs + refreshesPerS * perRefresh.postgresUs),
     refreshesPerS,
     postgresWritesPerS: refreshesPerS * perRefresh.writes,
     gatewayBitsPerS: { in: w.rps * bytes.in * 8, out: w.rps * bytes.out * 8 },

@@ -155,7 +155,7 @@ test('the size, token-lifetime and planner figures appear once the run has them'
   )
   assert.match(
     check('Sessions are harder to scale').figures.join('\n'),
-    /the planner \(`pnpm plan`\) for 10,000 req\/s, 1,000,000 active users: `session` 12 replicas, 0\.80 Redis cores \(1 primaries\)/,
+    /the planner \(`pnpm plan`\) for 10,000 req\/s, 1,000,000 active users: `session` 12 replicas, 0\.80 Redis cores \(1 primary\)/,
   )
 })
 

@@ -53,6 +53,13 @@ test('the planner multiplies measured costs by the workload: replica cores from 
     plans.get('introspect')!.authCores > plans.get('jwt')!.authCores,
     'introspect asks auth per request',
   )
+  const authCores = (10 * cal.login!.authUs + (1e6 / 300) * 300) / 1e6 / 0.5
+  assert.ok(Math.abs(jwt.authCores - authCores) < 1e-9, 'logins and refreshes, at the planned utilization')
+  assert.equal(jwt.postgresWritesPerS, 1e6 / 300, 'a write transaction per refresh')
+  assert.ok(
+    jwt.replicaCores <= jwt.replicas * workload.coresPerReplica,
+    'the replicas have the cores planned',
+  )
 })
 
 test('a Redis that one primary cannot carry is planned as a Redis Cluster at its primaries measured cost', () => {

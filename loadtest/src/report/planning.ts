@@ -2,9 +2,9 @@
 // against measured runs, and where each mode first stops scaling; written by publish.ts.
 import { markdownTable } from 'markdown-table'
 import { assumptionList, planTable, workloadLine } from '../plan-table.ts'
-import { plan, standardWorkload } from '../planner.ts'
+import { LOGIN_EVERY_S, plan, standardWorkload } from '../planner.ts'
 import type { Results } from '../results.ts'
-import { f0, f2 } from './format.ts'
+import { f0, f1, f2 } from './format.ts'
 
 export const PLANNING = 'docs/planning.md'
 const RATES = [1e3, 1e5, 1e7]
@@ -49,6 +49,23 @@ function bottlenecks(r: Results): string[] {
   ]
 }
 
+/** The tables' workload beyond rate and users, in words, from the planner's own defaults. */
+function assumed(): string {
+  const w = standardWorkload(1, 1)
+  return `Each active user logs in once every ${f0(LOGIN_EVERY_S)} s (a day) and logs out as often; access tokens live ${w.ttlS} s; a replica has ${w.coresPerReplica} ${w.coresPerReplica === 1 ? 'core' : 'cores'}; every cores column is what the load needs at ${Math.round(w.utilization * 100)} % of the cores (the rest is headroom). The words "calibration", "quota" and "primaries" are explained in [benchmarking.md](benchmarking.md#capacity-model).`
+}
+
+/** What a command costs past one primary, when the run measured a Redis Cluster. */
+function clusterNote(r: Results): string[] {
+  const cal = r.capacityModel.calibration
+  if (!cal?.redisCluster) return []
+  const standalone = cal.redis?.usPerCommand
+  return [
+    `Past one Redis primary's core the planner charges each command what a Redis Cluster primary cost in the run, ${f1(cal.redisCluster.usPerCommand)} µs${standalone ? ` against ${f1(standalone)} µs on the standalone Redis` : ''}: a Redis Cluster needs more cores than the standalone figure suggests.`,
+    '',
+  ]
+}
+
 export function planningPage(r: Results, run: string): string {
   if (!r.capacityModel.calibration) return ''
   const tables = RATES.flatMap((rps) =>
@@ -72,7 +89,8 @@ export function planningPage(r: Results, run: string): string {
     ...bottlenecks(r),
     '## From one machine to internet scale',
     '',
-    'Each active user logs in once a day and logs out as often; access tokens live 300 s; a replica has one core; every tier is planned at 60 % of its cores.',
+    ...clusterNote(r),
+    assumed(),
     '',
     'Requests load the replicas and, in the modes that look something up per request, Redis (or auth); logins and refreshes load auth and Postgres in proportion to the active users, whatever the request rate. The Postgres column is what one primary has to carry: the modes whose clients refresh a token every lifetime pay it, the session modes do not.',
     '',

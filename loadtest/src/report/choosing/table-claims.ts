@@ -273,7 +273,7 @@ export function planFigure(c: Ctx): string {
   if (!s?.plans.length)
     return 'cost at a given scale (replicas, Redis cores and memory for a number of users): not measured in this run; the planner (`pnpm plan`) computes it from a run with a capacity calibration'
   const cell = (p: ModePlan) =>
-    `\`${p.mode}\` ${f0(p.replicas)} replicas, ${f2(p.redisCores)} Redis cores (${p.redisShards} primaries), first bottleneck ${p.firstBottleneck.part}`
+    `\`${p.mode}\` ${f0(p.replicas)} replicas, ${f2(p.redisCores)} Redis cores (${p.redisShards} ${p.redisShards === 1 ? 'primary' : 'primaries'}), first bottleneck ${p.firstBottleneck.part}`
   const shown = s.plans.filter((p) =>
     ['session', 'session-cached', 'jwt', 'jwt-denylist', 'jwt-pushed'].includes(p.mode),
   )

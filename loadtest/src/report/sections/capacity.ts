@@ -49,7 +49,7 @@ export function capacity(r: Results): Block[] {
     ),
     {
       kind: 'table',
-      head: ['mode', ...XS.map(String), 'limit at 64'],
+      head: ['mode (columns: replicas per service)', ...XS.map(String), 'limit at 64'],
       rows: modeled.map((m) => [
         `\`${m}\``,
         ...XS.map((k) => f0(model.modes[m]!.predictedMaxRps[String(k)])),

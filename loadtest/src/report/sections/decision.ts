@@ -6,6 +6,20 @@ import type { Block } from '../model.ts'
 /** The fault the "Redis down" column reports, as the bench names it. */
 const REDIS_DOWN = 'redis-stopped'
 
+/** The bounds the facts name by variable, with the value this run set. */
+const BOUND_SETTINGS: Record<string, string> = {
+  SESSION_CACHE_TTL_MS: 'sessionCacheTtlMs',
+  PUSHED_MAX_STALENESS_MS: 'pushedMaxStalenessMs',
+  PHANTOM_CACHE_TTL_MS: 'phantomCacheTtlMs',
+}
+
+function withValues(r: Results, text: string): string {
+  return text.replace(/`([A-Z_]+)`/, (whole, name: string) => {
+    const value = Number(r.settings[BOUND_SETTINGS[name] ?? ''])
+    return Number.isFinite(value) ? `${whole} (${f0(value)} ms in this run)` : whole
+  })
+}
+
 function windowCell(
   r: Results,
   probe: Results['revocation'] | undefined,
@@ -13,6 +27,7 @@ function windowCell(
   bound: string,
 ): string {
   const v = probe?.[mode]
+  bound = withValues(r, bound)
   if (!v) return bound
   if (v.censored) {
     const ttl = Number(r.settings.accessTokenTtlS)
