@@ -6,8 +6,10 @@ import type { AlgorithmCost } from './results.ts'
 export type { AlgorithmCost } from './results.ts'
 
 const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
+export type Algorithm = (typeof ALGORITHMS)[number]
 
-function keyPair(alg: (typeof ALGORITHMS)[number]) {
+/** A fresh key pair for `alg`, as PEM (the bench's signing measurements and the size phase). */
+export function keyPair(alg: (typeof ALGORITHMS)[number]) {
   const pair =
     alg === 'EdDSA'
       ? generateKeyPairSync('ed25519')

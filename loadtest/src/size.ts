@@ -3,11 +3,12 @@
 // signed it; that token's header and claims are signed again with each algorithm auth supports,
 // as claims are added. The bytes per request and response are nginx's own count on the native
 // gateway's byte-count listener (packages/cluster), which logs the phase's requests and no others.
-import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, createPublicKey, randomBytes, randomUUID } from 'node:crypto'
 import { open, stat } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { createSigner } from 'fast-jwt'
 import { CREDENTIAL, LOGIN_PASSWORD, MODES, pathFor, SERVICES, userEmail } from '../lib/scenarios.js'
+import { keyPair } from './algorithms.ts'
 import type { SizeRun } from './size-results.ts'
 import { median } from './stats.ts'
 
@@ -70,17 +71,11 @@ const decodePart = (token: string, i: number) =>
   JSON.parse(Buffer.from(token.split('.')[i] as string, 'base64url').toString()) as Record<string, unknown>
 
 function signerFor(alg: Algorithm, header: Record<string, unknown>) {
-  const pair =
-    alg === 'EdDSA'
-      ? generateKeyPairSync('ed25519')
-      : alg === 'ES256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const { privateKey: key, publicKey } = keyPair(alg)
   // auth's kid is a SHA-256 thumbprint (RFC 7638), so every algorithm's is as long.
   const kid = createHash('sha256')
-    .update(pair.publicKey.export({ type: 'spki', format: 'der' }))
+    .update(createPublicKey(publicKey).export({ type: 'spki', format: 'der' }))
     .digest('base64url')
-  const key = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
   return createSigner({ key, algorithm: alg, kid, header: { ...header, alg, kid } }) as (
     payload: Record<string, unknown>,
   ) => string
